@@ -1,0 +1,57 @@
+/* All library allocations pass through here so tests can fail the n-th one. */
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "core/common.h"
+
+static atomic_uint_fast64_t g_count;
+static atomic_uint_fast64_t g_fail_at; /* 0 = never */
+
+uint64_t lens_alloc_fail_after(uint64_t n) {
+    uint64_t c = atomic_exchange(&g_count, 0);
+    atomic_store(&g_fail_at, n);
+    return c;
+}
+
+static bool should_fail(void) {
+    uint64_t c = atomic_fetch_add(&g_count, 1) + 1;
+    uint64_t f = atomic_load_explicit(&g_fail_at, memory_order_relaxed);
+    return f != 0 && c == f;
+}
+
+void *lens_malloc(size_t size) {
+    if (should_fail()) return NULL;
+    return malloc(size ? size : 1);
+}
+
+void *lens_calloc(size_t n, size_t size) {
+    if (should_fail()) return NULL;
+    if (n == 0 || size == 0) n = size = 1;
+    return calloc(n, size);
+}
+
+void *lens_realloc(void *p, size_t size) {
+    if (should_fail()) return NULL;
+    return realloc(p, size ? size : 1);
+}
+
+void lens_free(void *p) { free(p); }
+
+void *lens_aligned_alloc(size_t size) {
+    if (should_fail()) return NULL;
+    void *p = NULL;
+    if (posix_memalign(&p, 64, size ? size : 64) != 0) return NULL;
+    return p;
+}
+
+void lens_aligned_free(void *p) { free(p); }
+
+char *lens_strndup(const char *s, size_t n) {
+    char *d = lens_malloc(n + 1);
+    if (!d) return NULL;
+    memcpy(d, s, n);
+    d[n] = 0;
+    return d;
+}
+
+char *lens_strdup(const char *s) { return lens_strndup(s, strlen(s)); }

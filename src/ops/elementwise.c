@@ -1,0 +1,5 @@
+/* Placeholder: operators of the 'elementwise' family are added here. */
+#include "ops/op.h"
+
+static const lens_op ops[] = {{"", "__none_elementwise", 1 << 30, 0, 0, NULL, NULL, NULL}};
+LENS_OP_TABLE(elementwise, ops);

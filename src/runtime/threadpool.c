@@ -1,0 +1,160 @@
+/* Thread pool: workers spin briefly for new work (layers are often well
+ * under a millisecond, so sleeping between them would cost more than the
+ * work), then block on a condition variable. Work is claimed in chunks from
+ * an atomic counter, which balances uneven chunks without a queue. */
+#include "runtime/threadpool.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+
+#include "core/common.h"
+
+struct lens_threadpool {
+    int32_t size;
+    pthread_t *threads;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    /* current job */
+    lens_range_fn fn;
+    void *ctx;
+    int64_t n, chunk;
+    atomic_int_fast64_t next;
+    atomic_int pending;       /* workers still inside the job */
+    atomic_uint generation;   /* bumped per job */
+    atomic_bool stop;
+    atomic_bool busy;         /* a loop is running: nested calls go serial */
+};
+
+typedef struct worker_arg {
+    lens_threadpool *pool;
+    int32_t index;
+} worker_arg;
+
+static void run_chunks(lens_threadpool *p, int32_t thread) {
+    for (;;) {
+        int64_t b = atomic_fetch_add_explicit(&p->next, p->chunk, memory_order_relaxed);
+        if (b >= p->n) break;
+        int64_t e = b + p->chunk < p->n ? b + p->chunk : p->n;
+        p->fn(p->ctx, b, e, thread);
+    }
+}
+
+static void *worker_main(void *arg) {
+    worker_arg *wa = arg;
+    lens_threadpool *p = wa->pool;
+    int32_t index = wa->index;
+    lens_free(wa);
+    unsigned seen = atomic_load(&p->generation);
+    for (;;) {
+        unsigned g;
+        int spins = 0;
+        while ((g = atomic_load_explicit(&p->generation, memory_order_acquire)) == seen &&
+               !atomic_load(&p->stop)) {
+            if (++spins < 20000) {
+#if defined(__x86_64__) || defined(__i386__)
+                __builtin_ia32_pause();
+#endif
+                continue;
+            }
+            pthread_mutex_lock(&p->mu);
+            while ((g = atomic_load(&p->generation)) == seen && !atomic_load(&p->stop))
+                pthread_cond_wait(&p->cv, &p->mu);
+            pthread_mutex_unlock(&p->mu);
+            break;
+        }
+        if (atomic_load(&p->stop)) return NULL;
+        seen = atomic_load(&p->generation);
+        run_chunks(p, index);
+        atomic_fetch_sub_explicit(&p->pending, 1, memory_order_acq_rel);
+    }
+}
+
+lens_status lens_threadpool_create(int32_t threads, lens_threadpool **out) {
+    *out = NULL;
+    if (threads < 1) threads = 1;
+    if (threads > 256) return lens_error(LENS_STATUS_INVALID_ARGUMENT, "too many threads (%d)", threads);
+    lens_threadpool *p = lens_calloc(1, sizeof *p);
+    if (!p) return lens_error(LENS_STATUS_OUT_OF_MEMORY, "out of memory creating thread pool");
+    p->size = threads;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    atomic_init(&p->next, 0);
+    atomic_init(&p->pending, 0);
+    atomic_init(&p->generation, 0);
+    atomic_init(&p->stop, false);
+    atomic_init(&p->busy, false);
+    if (threads > 1) {
+        p->threads = lens_calloc((size_t)threads - 1, sizeof(pthread_t));
+        if (!p->threads) {
+            lens_threadpool_free(p);
+            return lens_error(LENS_STATUS_OUT_OF_MEMORY, "out of memory creating thread pool");
+        }
+        for (int32_t i = 0; i < threads - 1; i++) {
+            worker_arg *wa = lens_malloc(sizeof *wa);
+            if (!wa) {
+                p->size = i + 1;
+                lens_threadpool_free(p);
+                return lens_error(LENS_STATUS_OUT_OF_MEMORY, "out of memory creating thread pool");
+            }
+            wa->pool = p;
+            wa->index = i + 1;
+            if (pthread_create(&p->threads[i], NULL, worker_main, wa) != 0) {
+                lens_free(wa);
+                p->size = i + 1;
+                lens_threadpool_free(p);
+                return lens_error(LENS_STATUS_INTERNAL, "cannot start thread %d", i + 1);
+            }
+        }
+    }
+    *out = p;
+    return LENS_OK;
+}
+
+void lens_threadpool_free(lens_threadpool *p) {
+    if (!p) return;
+    if (p->threads) {
+        pthread_mutex_lock(&p->mu);
+        atomic_store(&p->stop, true);
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+        for (int32_t i = 0; i < p->size - 1; i++) pthread_join(p->threads[i], NULL);
+        lens_free(p->threads);
+    }
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    lens_free(p);
+}
+
+int32_t lens_threadpool_size(const lens_threadpool *p) { return p ? p->size : 1; }
+
+void lens_parallel_for(lens_threadpool *p, int64_t n, int64_t grain, lens_range_fn fn, void *ctx) {
+    if (n <= 0) return;
+    if (grain < 1) grain = 1;
+    bool expected = false;
+    if (!p || p->size == 1 || n <= grain ||
+        !atomic_compare_exchange_strong(&p->busy, &expected, true)) {
+        fn(ctx, 0, n, 0);
+        return;
+    }
+    /* About 4 chunks per thread balances uneven work without much claiming. */
+    int64_t chunk = (n + (int64_t)p->size * 4 - 1) / ((int64_t)p->size * 4);
+    if (chunk < grain) chunk = grain;
+    p->fn = fn;
+    p->ctx = ctx;
+    p->n = n;
+    p->chunk = chunk;
+    atomic_store_explicit(&p->next, 0, memory_order_relaxed);
+    atomic_store_explicit(&p->pending, p->size - 1, memory_order_relaxed);
+    pthread_mutex_lock(&p->mu);
+    atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    run_chunks(p, 0);
+    while (atomic_load_explicit(&p->pending, memory_order_acquire) > 0) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+    }
+    atomic_store(&p->busy, false);
+}
