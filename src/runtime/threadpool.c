@@ -45,7 +45,9 @@ static void *worker_main(void *arg) {
     lens_threadpool *p = wa->pool;
     int32_t index = wa->index;
     lens_free(wa);
-    unsigned seen = atomic_load(&p->generation);
+    /* Jobs posted before this thread first looks must not be missed: the
+     * pool starts at generation 0, so that is what every worker has seen. */
+    unsigned seen = 0;
     for (;;) {
         unsigned g;
         int spins = 0;
@@ -64,7 +66,7 @@ static void *worker_main(void *arg) {
             break;
         }
         if (atomic_load(&p->stop)) return NULL;
-        seen = atomic_load(&p->generation);
+        seen = g;
         run_chunks(p, index);
         atomic_fetch_sub_explicit(&p->pending, 1, memory_order_acq_rel);
     }
@@ -151,9 +153,13 @@ void lens_parallel_for(lens_threadpool *p, int64_t n, int64_t grain, lens_range_
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
     run_chunks(p, 0);
+    int spins = 0;
     while (atomic_load_explicit(&p->pending, memory_order_acquire) > 0) {
+        /* With more threads than free cores a worker may be descheduled:
+         * stop burning its core after a while. */
+        if (++spins > 20000) sched_yield();
 #if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause();
+        else __builtin_ia32_pause();
 #endif
     }
     atomic_store(&p->busy, false);
