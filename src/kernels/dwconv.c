@@ -1,0 +1,77 @@
+/* Depthwise family: table, padded planes and the per-channel entry. */
+#include "kernels/dwconv.h"
+
+#include <pthread.h>
+
+static bool any_cpu(const lens_cpu *c) { (void)c; return true; }
+#if defined(__x86_64__)
+static bool has_avx2(const lens_cpu *c) { return c->avx2 && c->fma; }
+static bool has_avx512(const lens_cpu *c) {
+    return c->avx512f && c->avx512bw && c->avx512dq && c->avx512vl && c->avx2 && c->fma;
+}
+#endif
+
+static const lens_f32_dwconv_variant g_variants[] = {
+    {"f32_dwconv__ref", lens_f32_dwconv__ref, any_cpu, SIZE_MAX},
+#if defined(__x86_64__)
+    {"f32_dwconv__avx2", lens_f32_dwconv__avx2, has_avx2, 2},
+    {"f32_dwconv__avx512", lens_f32_dwconv__avx512, has_avx512, 2},
+#endif
+};
+
+const lens_f32_dwconv_variant *lens_f32_dwconv_variants(size_t *count) {
+    *count = LENS_ARRAY_LEN(g_variants);
+    return g_variants;
+}
+
+static const lens_f32_dwconv_variant *g_best;
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+static void choose(void) {
+    const lens_cpu *cpu = lens_cpu_features();
+    g_best = &g_variants[0];
+    for (size_t i = 0; i < LENS_ARRAY_LEN(g_variants); i++)
+        if (g_variants[i].supported(cpu)) g_best = &g_variants[i];
+}
+const lens_f32_dwconv_variant *lens_f32_dwconv_best(void) {
+    pthread_once(&g_once, choose);
+    return g_best;
+}
+
+size_t lens_dwconv_plane_floats(lens_dwconv_geom *g) {
+    /* Kernels compute outputs in blocks of up to 64 and read 2 vectors per
+     * output vector at stride 2: room for sw * round_up(OW, 64) + 32. */
+    size_t ow64 = (g->OW + 63) / 64 * 64, xs, rows, n;
+    if (lens_mul_ovf_size(g->sw, ow64, &xs) || lens_add_ovf_size(xs, (g->KW - 1) * g->dw + 32, &xs))
+        return 0;
+    xs = (xs + 15) / 16 * 16;
+    if (lens_mul_ovf_size(g->OH - 1, g->sh, &rows) ||
+        lens_add_ovf_size(rows, (g->KH - 1) * g->dh + 1, &rows))
+        return 0;
+    g->xs = xs;
+    g->xrows = rows;
+    if (lens_mul_ovf_size(xs, rows, &n) || lens_add_ovf_size(n, 64, &n)) return 0;
+    return n;
+}
+
+void lens_dwconv_pad_plane(const lens_dwconv_geom *g, const float *x, float *xp) {
+    for (size_t r = 0; r < g->xrows; r++) {
+        float *d = xp + r * g->xs;
+        if (r < g->ph || r - g->ph >= g->H) {
+            memset(d, 0, g->xs * sizeof(float));
+            continue;
+        }
+        const float *s = x + (r - g->ph) * g->W;
+        size_t left = LENS_MIN(g->pw, g->xs);
+        memset(d, 0, left * sizeof(float));
+        size_t n = g->xs > left ? LENS_MIN(g->W, g->xs - left) : 0;
+        memcpy(d + left, s, n * sizeof(float));
+        memset(d + left + n, 0, (g->xs - left - n) * sizeof(float));
+    }
+}
+
+void lens_f32_dwconv_channel(const lens_f32_dwconv_variant *v, const lens_dwconv_geom *g,
+                             const float *x, const float *w, float bias, float *xp, float *y) {
+    lens_dwconv_pad_plane(g, x, xp);
+    lens_f32_dwconv_fn fn = g->sw <= v->max_sw ? v->fn : lens_f32_dwconv__ref;
+    fn(g, xp, w, bias, y);
+}

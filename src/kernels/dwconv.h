@@ -1,0 +1,50 @@
+/* Depthwise 2-D convolution family (one filter per channel, ONNX Conv with
+ * group == C == M). A channel is computed from a zero-padded copy of its
+ * input plane, so the kernels have no bounds checks and read full vectors
+ * past the last output (the plane is allocated wide enough for that). */
+#ifndef LENS_KERNELS_DWCONV_H
+#define LENS_KERNELS_DWCONV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/common.h"
+
+typedef struct lens_dwconv_geom {
+    size_t H, W;             /* input plane */
+    size_t OH, OW;           /* output plane */
+    size_t KH, KW, sh, sw, dh, dw, ph, pw;
+    size_t xs;               /* row stride of the padded plane (floats) */
+    size_t xrows;            /* rows of the padded plane */
+} lens_dwconv_geom;
+
+/* One channel: y[oy][ox] = bias + sum w[ky][kx] * xp[(oy*sh + ky*dh)*xs + ox*sw + kx*dw]. */
+typedef void (*lens_f32_dwconv_fn)(const lens_dwconv_geom *g, const float *xp, const float *w,
+                                   float bias, float *y);
+
+void lens_f32_dwconv__ref(const lens_dwconv_geom *, const float *, const float *, float, float *);
+void lens_f32_dwconv__avx2(const lens_dwconv_geom *, const float *, const float *, float, float *);
+void lens_f32_dwconv__avx512(const lens_dwconv_geom *, const float *, const float *, float,
+                             float *);
+
+typedef struct lens_f32_dwconv_variant {
+    const char *name;
+    lens_f32_dwconv_fn fn;
+    bool (*supported)(const lens_cpu *cpu);
+    size_t max_sw; /* largest horizontal stride the variant vectorises */
+} lens_f32_dwconv_variant;
+
+const lens_f32_dwconv_variant *lens_f32_dwconv_variants(size_t *count);
+const lens_f32_dwconv_variant *lens_f32_dwconv_best(void);
+
+/* Fill in xs/xrows from the rest; returns the floats a padded plane needs,
+ * 0 on overflow. */
+size_t lens_dwconv_plane_floats(lens_dwconv_geom *g);
+/* Copy channel plane x (H x W) into xp with zero padding. */
+void lens_dwconv_pad_plane(const lens_dwconv_geom *g, const float *x, float *xp);
+/* Whole channel with the variant (falls back to the reference for strides
+ * the variant does not vectorise). */
+void lens_f32_dwconv_channel(const lens_f32_dwconv_variant *v, const lens_dwconv_geom *g,
+                             const float *x, const float *w, float bias, float *xp, float *y);
+
+#endif

@@ -1,0 +1,134 @@
+/* AVX-512 GEMM micro-kernel, 8x48: 24 zmm accumulators, 3 B vectors and one
+ * broadcast A value per FMA group leave room in the 32 registers; per K step
+ * 24 FMAs against 3 loads and 8 embedded broadcasts, which keeps both FMA
+ * ports busy. MR = 8 divides the channel counts of common CNNs. */
+#if defined(__x86_64__)
+#include "kernels/gemm.h"
+#include "kernels/x86/act_avx512.h"
+
+#define ROW(i)                                                                                     \
+    do {                                                                                           \
+        __m512 ai = _mm512_set1_ps(a[i]);                                                          \
+        c##i##0 = _mm512_fmadd_ps(ai, b0, c##i##0);                                                \
+        c##i##1 = _mm512_fmadd_ps(ai, b1, c##i##1);                                                \
+        c##i##2 = _mm512_fmadd_ps(ai, b2, c##i##2);                                                \
+    } while (0)
+
+#define STEP()                                                                                     \
+    do {                                                                                           \
+        __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16), b2 = _mm512_loadu_ps(b + 32);  \
+        ROW(0); ROW(1); ROW(2); ROW(3); ROW(4); ROW(5); ROW(6); ROW(7);                            \
+        a += 8;                                                                                    \
+        b += 48;                                                                                   \
+    } while (0)
+
+/* Narrow edge tiles (nr <= 32) skip the all-zero B columns: on late CNN
+ * layers (7x7 = 49 columns) that halves the wasted work of the last panel.
+ * B keeps its 48-float row stride. */
+static inline __attribute__((always_inline)) void narrow(size_t kc, const float *a, const float *b,
+                                                         float *c, size_t ldc, size_t mr,
+                                                         size_t nr, uint32_t flags,
+                                                         const float *bias, const float *res,
+                                                         size_t ldr, const lens_act_params *act,
+                                                         const int nv) {
+    __m512 acc[8][2];
+    for (int i = 0; i < 8; i++)
+        for (int j = 0; j < nv; j++) acc[i][j] = _mm512_setzero_ps();
+    for (size_t k = 0; k < kc; k++) {
+        __m512 bv[2];
+        for (int j = 0; j < nv; j++) bv[j] = _mm512_loadu_ps(b + 16 * j);
+        for (int i = 0; i < 8; i++) {
+            __m512 ai = _mm512_set1_ps(a[i]);
+            for (int j = 0; j < nv; j++) acc[i][j] = _mm512_fmadd_ps(ai, bv[j], acc[i][j]);
+        }
+        a += 8;
+        b += 48;
+    }
+    __mmask16 m[2] = {lens_mask16(nr), lens_mask16(nr > 16 ? nr - 16 : 0)};
+    bool epi = (flags & LENS_GEMM_EPILOGUE) != 0;
+    bool vec_act = epi && act && act->act && lens_act_vectorised_avx512(act->act);
+    for (size_t i = 0; i < mr; i++) {
+        float *cr = c + i * ldc;
+        __m512 bi = epi && bias ? _mm512_set1_ps(bias[i]) : _mm512_setzero_ps();
+        for (int j = 0; j < nv; j++) {
+            __m512 v = acc[i][j];
+            if (flags & LENS_GEMM_ACCUMULATE)
+                v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m[j], cr + 16 * j));
+            if (epi) {
+                v = _mm512_add_ps(v, bi);
+                if (res) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m[j], res + i * ldr + 16 * j));
+                if (vec_act) v = lens_act_avx512(v, act);
+            }
+            _mm512_mask_storeu_ps(cr + 16 * j, m[j], v);
+        }
+        if (epi && act && act->act && !vec_act) lens_f32_act__ref(act, cr, nr);
+    }
+}
+
+void lens_f32_gemm_8x48__avx512(size_t kc, const float *a, const float *b, float *c, size_t ldc,
+                                size_t mr, size_t nr, uint32_t flags, const float *bias,
+                                const float *res, size_t ldr, const lens_act_params *act) {
+    if (nr <= 16) {
+        narrow(kc, a, b, c, ldc, mr, nr, flags, bias, res, ldr, act, 1);
+        return;
+    }
+    if (nr <= 32) {
+        narrow(kc, a, b, c, ldc, mr, nr, flags, bias, res, ldr, act, 2);
+        return;
+    }
+    __m512 c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00;
+    __m512 c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00;
+    __m512 c40 = c00, c41 = c00, c42 = c00, c50 = c00, c51 = c00, c52 = c00;
+    __m512 c60 = c00, c61 = c00, c62 = c00, c70 = c00, c71 = c00, c72 = c00;
+    size_t k = kc;
+    for (; k >= 4; k -= 4) {
+        _mm_prefetch((const char *)(b + 384), _MM_HINT_T0);
+        STEP();
+        _mm_prefetch((const char *)(b + 384), _MM_HINT_T0);
+        STEP();
+        _mm_prefetch((const char *)(b + 384), _MM_HINT_T0);
+        STEP();
+        STEP();
+    }
+    for (; k > 0; k--) STEP();
+
+    __m512 acc[8][3] = {{c00, c01, c02}, {c10, c11, c12}, {c20, c21, c22}, {c30, c31, c32},
+                        {c40, c41, c42}, {c50, c51, c52}, {c60, c61, c62}, {c70, c71, c72}};
+    __mmask16 m[3] = {lens_mask16(nr), lens_mask16(nr > 16 ? nr - 16 : 0),
+                      lens_mask16(nr > 32 ? nr - 32 : 0)};
+    bool epi = (flags & LENS_GEMM_EPILOGUE) != 0;
+    bool vec_act = epi && act && act->act && lens_act_vectorised_avx512(act->act);
+    bool ref_act = epi && act && act->act && !vec_act;
+    for (size_t i = 0; i < mr; i++) {
+        float *cr = c + i * ldc;
+        __m512 bi = epi && bias ? _mm512_set1_ps(bias[i]) : _mm512_setzero_ps();
+        for (size_t j = 0; j < 3; j++) {
+            if (!m[j]) break;
+            __m512 v = acc[i][j];
+            if (flags & LENS_GEMM_ACCUMULATE)
+                v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m[j], cr + 16 * j));
+            if (epi) {
+                v = _mm512_add_ps(v, bi);
+                if (res) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m[j], res + i * ldr + 16 * j));
+                if (vec_act) v = lens_act_avx512(v, act);
+            }
+            _mm512_mask_storeu_ps(cr + 16 * j, m[j], v);
+        }
+        if (ref_act) lens_f32_act__ref(act, cr, nr);
+    }
+}
+
+void lens_f32_act__avx512(const lens_act_params *p, float *x, size_t n) {
+    if (!p->act) return;
+    if (!lens_act_vectorised_avx512(p->act)) {
+        lens_f32_act__ref(p, x, n);
+        return;
+    }
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(x + i, lens_act_avx512(_mm512_loadu_ps(x + i), p));
+    if (i < n) {
+        __mmask16 m = lens_mask16(n - i);
+        _mm512_mask_storeu_ps(x + i, m, lens_act_avx512(_mm512_maskz_loadu_ps(m, x + i), p));
+    }
+}
+#endif

@@ -1,0 +1,293 @@
+/* Float convolution: GEMM with im2col packed panel by panel (K x K kernels),
+ * a plain GEMM over the input (1x1 stride 1), and a direct depthwise kernel.
+ * Work is split over (image, group, output-channel tile, spatial tile) so
+ * that all threads are busy even on the small late layers of a CNN. */
+#include "ops/conv_f32.h"
+
+#include "kernels/im2col.h"
+
+static int64_t prod3(const int64_t *d, int32_t n) {
+    int64_t r = 1;
+    for (int32_t i = 0; i < n; i++) r *= d[i];
+    return r;
+}
+
+bool lens_conv_is_depthwise(const lens_conv_params *p) {
+    return p->nsp == 2 && p->group == p->C && p->group == p->M && p->group > 1;
+}
+
+static bool is_pointwise(const lens_conv_params *p) {
+    for (int32_t i = 0; i < p->nsp; i++)
+        if (p->k[i] != 1 || p->stride[i] != 1 || p->pad[i] != 0) return false;
+    return true;
+}
+
+size_t lens_conv_packed_floats(const lens_conv_params *p, const lens_f32_gemm_variant *v,
+                               size_t *group_stride) {
+    size_t mg = (size_t)(p->M / p->group), kg = (size_t)(p->C / p->group), f, total;
+    for (int32_t i = 0; i < p->nsp; i++)
+        if (lens_mul_ovf_size(kg, (size_t)p->k[i], &kg)) return 0;
+    if (!lens_f32_gemm_packed_size(mg, v->mr, kg, &f)) return 0;
+    f = lens_round_up(f, 16);
+    *group_stride = f;
+    if (lens_mul_ovf_size(f, (size_t)p->group, &total)) return 0;
+    return total;
+}
+
+void lens_conv_pack_weights(const lens_conv_params *p, const lens_f32_gemm_variant *v,
+                            const float *w, float *dst) {
+    size_t gs;
+    lens_conv_packed_floats(p, v, &gs);
+    size_t mg = (size_t)(p->M / p->group);
+    size_t kg = (size_t)(p->C / p->group * prod3(p->k, p->nsp));
+    for (int64_t g = 0; g < p->group; g++) {
+        lens_f32_matrix m = {w + (size_t)g * mg * kg, kg, 1, 1.0f};
+        lens_f32_pack_full(&m, mg, kg, v->mr, dst + (size_t)g * gs);
+    }
+}
+
+static void make_plan(const lens_conv_params *p, const lens_f32_gemm_variant *v, int32_t threads,
+                      lens_f32_gemm_plan *plan) {
+    size_t mg = (size_t)(p->M / p->group);
+    size_t kg = (size_t)(p->C / p->group * prod3(p->k, p->nsp));
+    size_t n = (size_t)prod3(p->out, p->nsp);
+    lens_f32_gemm_plan_make(v, mg, n, kg, (size_t)(p->N * p->group), threads, false, true, plan);
+}
+
+size_t lens_conv_scratch_floats(const lens_conv_params *p, const lens_f32_gemm_variant *v,
+                                int32_t threads, bool packed) {
+    size_t t = (size_t)(threads < 1 ? 1 : threads), per, total, wf = 0, gs;
+    if (lens_conv_is_depthwise(p)) {
+        lens_dwconv_geom g = {.H = (size_t)p->in[0], .W = (size_t)p->in[1],
+                              .OH = (size_t)p->out[0], .OW = (size_t)p->out[1],
+                              .KH = (size_t)p->k[0], .KW = (size_t)p->k[1],
+                              .sh = (size_t)p->stride[0], .sw = (size_t)p->stride[1],
+                              .dh = (size_t)p->dil[0], .dw = (size_t)p->dil[1]};
+        per = lens_dwconv_plane_floats(&g);
+        if (!per) return 0;
+    } else {
+        lens_f32_gemm_plan plan;
+        make_plan(p, v, threads, &plan);
+        per = plan.thread_floats;
+        if (!packed && !(wf = lens_conv_packed_floats(p, v, &gs))) return 0;
+    }
+    per = lens_round_up(per, 16);
+    if (lens_mul_ovf_size(per, t, &total) || lens_add_ovf_size(total, wf, &total)) return 0;
+    return total;
+}
+
+/* ---- GEMM path ------------------------------------------------------------ */
+
+typedef struct conv_job {
+    const lens_conv_params *p;
+    const lens_f32_gemm_variant *v;
+    lens_f32_gemm_plan plan;
+    const float *x, *wpacked, *bias, *res;
+    float *y, *scratch;
+    size_t gstride, thread_floats;
+    bool pointwise;
+} conv_job;
+
+static void conv_task(void *ctx, int64_t begin, int64_t end, int32_t thread) {
+    const conv_job *j = ctx;
+    const lens_conv_params *p = j->p;
+    size_t mg = (size_t)(p->M / p->group), cg = (size_t)(p->C / p->group);
+    size_t in_sz = (size_t)prod3(p->in, p->nsp), out_sz = (size_t)prod3(p->out, p->nsp);
+    size_t tiles = j->plan.mt * j->plan.nt;
+    float *scratch = j->scratch + (size_t)thread * j->thread_floats;
+    for (int64_t t = begin; t < end; t++) {
+        size_t ng = (size_t)t / tiles, r = (size_t)t % tiles;
+        size_t n = ng / (size_t)p->group, g = ng % (size_t)p->group;
+        const float *x = j->x + (n * (size_t)p->C + g * cg) * in_sz;
+        size_t yoff = (n * (size_t)p->M + g * mg) * out_sz;
+        lens_f32_gemm_args a = {0};
+        a.M = mg;
+        a.N = out_sz;
+        a.K = cg * (size_t)prod3(p->k, p->nsp);
+        a.a.packed = j->wpacked + g * j->gstride;
+        lens_f32_matrix xm = {x, 1, in_sz, 1.0f};
+        lens_im2col_ctx ic;
+        if (j->pointwise) {
+            a.b.m = &xm;
+        } else {
+            ic.x = x;
+            if (p->nsp == 1) {
+                /* 1-D as a 2-D conv of height 1. */
+                ic.nsp = 2;
+                ic.in[0] = ic.out[0] = ic.k[0] = ic.stride[0] = ic.dil[0] = 1;
+                ic.pad[0] = 0;
+                ic.in[1] = p->in[0], ic.out[1] = p->out[0], ic.k[1] = p->k[0];
+                ic.stride[1] = p->stride[0], ic.dil[1] = p->dil[0], ic.pad[1] = p->pad[0];
+            } else {
+                ic.nsp = p->nsp;
+                for (int i = 0; i < 3; i++) {
+                    ic.in[i] = p->in[i], ic.out[i] = p->out[i], ic.k[i] = p->k[i];
+                    ic.stride[i] = p->stride[i], ic.dil[i] = p->dil[i], ic.pad[i] = p->pad[i];
+                }
+            }
+            a.b.pack = lens_im2col_pack;
+            a.b.ctx = &ic;
+        }
+        a.c = j->y + yoff;
+        a.ldc = out_sz;
+        a.bias = j->bias ? j->bias + g * mg : NULL;
+        a.residual = j->res ? j->res + yoff : NULL;
+        a.ldr = out_sz;
+        a.act = p->act;
+        lens_f32_gemm_tile(j->v, &j->plan, &a, r / j->plan.nt, r % j->plan.nt, scratch);
+    }
+}
+
+/* ---- depthwise path ------------------------------------------------------- */
+
+typedef struct dw_job {
+    const lens_conv_params *p;
+    const lens_f32_dwconv_variant *dv;
+    lens_f32_act_fn act;
+    lens_dwconv_geom geom;
+    const float *x, *w, *bias, *res;
+    float *y, *scratch;
+    size_t thread_floats;
+} dw_job;
+
+static void dw_task(void *ctx, int64_t begin, int64_t end, int32_t thread) {
+    const dw_job *j = ctx;
+    const lens_conv_params *p = j->p;
+    size_t in_sz = (size_t)(p->in[0] * p->in[1]), out_sz = (size_t)(p->out[0] * p->out[1]);
+    size_t ks = (size_t)(p->k[0] * p->k[1]);
+    float *xp = j->scratch + (size_t)thread * j->thread_floats;
+    for (int64_t t = begin; t < end; t++) {
+        size_t c = (size_t)t % (size_t)p->C;
+        float *y = j->y + (size_t)t * out_sz;
+        lens_f32_dwconv_channel(j->dv, &j->geom, j->x + (size_t)t * in_sz, j->w + c * ks,
+                                j->bias ? j->bias[c] : 0.0f, xp, y);
+        if (j->res) {
+            const float *r = j->res + (size_t)t * out_sz;
+            for (size_t i = 0; i < out_sz; i++) y[i] += r[i];
+        }
+        if (p->act.act) j->act(&p->act, y, out_sz);
+    }
+}
+
+void lens_conv_f32(const lens_conv_params *p, const lens_f32_gemm_variant *v,
+                   const lens_f32_dwconv_variant *dv, lens_threadpool *pool, const float *x,
+                   const float *w, const float *wpacked, const float *bias, const float *residual,
+                   float *y, float *scratch) {
+    int32_t threads = lens_threadpool_size(pool);
+    size_t out_sz = (size_t)prod3(p->out, p->nsp);
+    if (p->N == 0 || p->M == 0 || out_sz == 0) return;
+    if (lens_conv_is_depthwise(p)) {
+        dw_job j = {p, dv, lens_f32_act_best(), {0}, x, w, bias, residual, y, scratch, 0};
+        j.geom = (lens_dwconv_geom){.H = (size_t)p->in[0], .W = (size_t)p->in[1],
+                                    .OH = (size_t)p->out[0], .OW = (size_t)p->out[1],
+                                    .KH = (size_t)p->k[0], .KW = (size_t)p->k[1],
+                                    .sh = (size_t)p->stride[0], .sw = (size_t)p->stride[1],
+                                    .dh = (size_t)p->dil[0], .dw = (size_t)p->dil[1],
+                                    .ph = (size_t)p->pad[0], .pw = (size_t)p->pad[1]};
+        j.thread_floats = lens_round_up(lens_dwconv_plane_floats(&j.geom), 16);
+        lens_parallel_for(pool, p->N * p->C, 1, dw_task, &j);
+        return;
+    }
+    conv_job j = {0};
+    j.p = p, j.v = v, j.x = x, j.bias = bias, j.res = residual, j.y = y;
+    make_plan(p, v, threads, &j.plan);
+    j.thread_floats = lens_round_up(j.plan.thread_floats, 16);
+    j.scratch = scratch;
+    lens_conv_packed_floats(p, v, &j.gstride);
+    if (!wpacked) {
+        /* Weights computed at run time: pack them into scratch first. */
+        float *wp = scratch + j.thread_floats * (size_t)threads;
+        lens_conv_pack_weights(p, v, w, wp);
+        wpacked = wp;
+    }
+    j.wpacked = wpacked;
+    j.pointwise = is_pointwise(p);
+    int64_t tasks = p->N * p->group * (int64_t)(j.plan.mt * j.plan.nt);
+    lens_parallel_for(pool, tasks, 1, conv_task, &j);
+}
+
+/* ---- ConvTranspose -------------------------------------------------------- */
+
+size_t lens_convtranspose_scratch_floats(const lens_conv_params *p, const lens_f32_gemm_variant *v,
+                                         int32_t threads) {
+    /* col: (M/group * prod(k)) x prod(in) for one image and group, plus the
+     * GEMM's own packing scratch. */
+    size_t rows = (size_t)(p->M / p->group), cols = (size_t)prod3(p->in, p->nsp), col, total;
+    for (int32_t i = 0; i < p->nsp; i++)
+        if (lens_mul_ovf_size(rows, (size_t)p->k[i], &rows)) return 0;
+    if (lens_mul_ovf_size(rows, cols, &col)) return 0;
+    lens_f32_gemm_args a = {0};
+    lens_f32_matrix dummy = {NULL, 1, 1, 1.0f};
+    a.M = rows, a.N = cols, a.K = (size_t)(p->C / p->group);
+    a.a.m = &dummy, a.b.m = &dummy;
+    size_t gs = lens_f32_gemm_scratch_floats(v, &a, threads);
+    if (lens_add_ovf_size(lens_round_up(col, 16), gs, &total)) return 0;
+    return total;
+}
+
+typedef struct col2im_job {
+    const lens_conv_params *p;
+    const float *col, *bias;
+    float *y; /* this image's output */
+    size_t g;
+} col2im_job;
+
+static void col2im_task(void *ctx, int64_t begin, int64_t end, int32_t thread) {
+    const col2im_job *j = ctx;
+    const lens_conv_params *p = j->p;
+    int32_t nsp = p->nsp;
+    int64_t ks = prod3(p->k, nsp), is = prod3(p->in, nsp), os = prod3(p->out, nsp);
+    int64_t mg = p->M / p->group;
+    for (int64_t m = begin; m < end; m++) {
+        float *y = j->y + ((int64_t)j->g * mg + m) * os;
+        for (int64_t kk = 0; kk < ks; kk++) {
+            int64_t kidx[3] = {0, 0, 0}, rem = kk;
+            for (int32_t d = nsp - 1; d >= 0; d--) kidx[d] = rem % p->k[d], rem /= p->k[d];
+            const float *col = j->col + (m * ks + kk) * is;
+            for (int64_t i = 0; i < is; i++) {
+                int64_t iidx = i, off = 0;
+                int64_t ii[3];
+                for (int32_t d = nsp - 1; d >= 0; d--) ii[d] = iidx % p->in[d], iidx /= p->in[d];
+                bool ok = true;
+                for (int32_t d = 0; d < nsp; d++) {
+                    int64_t o = ii[d] * p->stride[d] - p->pad[d] + kidx[d] * p->dil[d];
+                    if (o < 0 || o >= p->out[d]) {
+                        ok = false;
+                        break;
+                    }
+                    off = off * p->out[d] + o;
+                }
+                if (ok) y[off] += col[i];
+            }
+        }
+    }
+}
+
+void lens_convtranspose_f32(const lens_conv_params *p, const lens_f32_gemm_variant *v,
+                            lens_threadpool *pool, const float *x, const float *w,
+                            const float *bias, float *y, float *scratch) {
+    int32_t nsp = p->nsp;
+    size_t ks = (size_t)prod3(p->k, nsp), is = (size_t)prod3(p->in, nsp);
+    size_t os = (size_t)prod3(p->out, nsp);
+    size_t mg = (size_t)(p->M / p->group), cg = (size_t)(p->C / p->group);
+    size_t rows = mg * ks;
+    float *col = scratch, *gs = scratch + lens_round_up(rows * is, 16);
+    for (int64_t n = 0; n < p->N; n++) {
+        float *yn = y + (size_t)n * (size_t)p->M * os;
+        for (size_t i = 0; i < (size_t)p->M; i++)
+            for (size_t o = 0; o < os; o++) yn[i * os + o] = bias ? bias[i] : 0.0f;
+        for (size_t g = 0; g < (size_t)p->group; g++) {
+            /* col[(m,k), i] = sum_c W[c, m, k] * X[c, i] over this group's c. */
+            lens_f32_matrix am = {w + g * cg * rows, 1, rows, 1.0f};
+            lens_f32_matrix bm = {x + ((size_t)n * (size_t)p->C + g * cg) * is, 1, is, 1.0f};
+            lens_f32_gemm_args a = {0};
+            a.M = rows, a.N = is, a.K = cg;
+            a.a.m = &am, a.b.m = &bm;
+            a.c = col, a.ldc = is;
+            lens_f32_gemm(v, pool, &a, gs);
+            col2im_job cj = {p, col, bias, yn, g};
+            lens_parallel_for(pool, (int64_t)mg, 1, col2im_task, &cj);
+        }
+        if (p->act.act) lens_f32_act_best()(&p->act, yn, (size_t)p->M * os);
+    }
+}

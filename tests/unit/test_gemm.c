@@ -1,0 +1,172 @@
+/* GEMM family: every variant against a double-precision reference at sizes
+ * below, at and above its tile in M, N and K, with every epilogue, through
+ * the packed, strided and transposed operand paths; plus the act family. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "kernels/act.h"
+#include "kernels/gemm.h"
+#include "ops/op.h"
+#include "runtime/threadpool.h"
+
+static int g_fail;
+static uint32_t g_seed = 12345;
+static float frand(void) {
+    g_seed = g_seed * 1664525u + 1013904223u;
+    return (float)((g_seed >> 8) & 0xFFFF) / 32768.0f - 1.0f;
+}
+
+static const lens_act_params g_acts[] = {
+    {LENS_ACT_NONE, 0, 0},        {LENS_ACT_RELU, 0, 0},      {LENS_ACT_CLIP, -0.5f, 0.7f},
+    {LENS_ACT_SIGMOID, 0, 0},     {LENS_ACT_HARDSIGMOID, 0.2f, 0.5f},
+    {LENS_ACT_HARDSWISH, 0, 0},   {LENS_ACT_SILU, 0, 0},      {LENS_ACT_LEAKYRELU, 0.1f, 0},
+    {LENS_ACT_TANH, 0, 0},        {LENS_ACT_GELU, 0, 0},
+};
+
+/* One case: C (MxN) = act(A·B + bias + residual) [+ C0 if accumulate]. */
+static void check(const lens_f32_gemm_variant *v, lens_threadpool *pool, size_t M, size_t N,
+                  size_t K, int mode, const lens_act_params *act, bool use_bias, bool use_res,
+                  bool accumulate) {
+    float *A = malloc(sizeof(float) * (M * K + 1)), *B = malloc(sizeof(float) * (K * N + 1));
+    float *C = malloc(sizeof(float) * (M * N + 1)), *R = malloc(sizeof(float) * (M * N + 1));
+    float *C0 = malloc(sizeof(float) * (M * N + 1)), *bias = malloc(sizeof(float) * (M + 1));
+    for (size_t i = 0; i < M * K; i++) A[i] = frand();
+    for (size_t i = 0; i < K * N; i++) B[i] = frand();
+    for (size_t i = 0; i < M * N; i++) R[i] = frand(), C0[i] = C[i] = frand();
+    for (size_t i = 0; i < M; i++) bias[i] = frand();
+    float alpha = mode == 2 ? 0.5f : 1.0f;
+    /* mode 0: A row-major, B row-major, both packed on the fly;
+     * mode 1: A and B pre-packed; mode 2: A transposed (K x M) scaled, B transposed (N x K). */
+    float *At = NULL, *Bt = NULL, *Ap = NULL, *Bp = NULL;
+    lens_f32_matrix ma = {A, K, 1, alpha}, mb = {B, 1, N, 1.0f};
+    if (mode == 2) {
+        At = malloc(sizeof(float) * (M * K + 1));
+        Bt = malloc(sizeof(float) * (K * N + 1));
+        for (size_t i = 0; i < M; i++)
+            for (size_t k = 0; k < K; k++) At[k * M + i] = A[i * K + k];
+        for (size_t k = 0; k < K; k++)
+            for (size_t j = 0; j < N; j++) Bt[j * K + k] = B[k * N + j];
+        ma = (lens_f32_matrix){At, 1, M, alpha};
+        mb = (lens_f32_matrix){Bt, K, 1, 1.0f};
+    }
+    lens_f32_gemm_args g = {0};
+    g.M = M, g.N = N, g.K = K;
+    g.a.m = &ma;
+    g.b.m = &mb;
+    if (mode == 1) {
+        size_t fa, fb;
+        lens_f32_gemm_packed_size(M, v->mr, K, &fa);
+        lens_f32_gemm_packed_size(N, v->nr, K, &fb);
+        Ap = lens_aligned_alloc(sizeof(float) * (fa + 1));
+        Bp = lens_aligned_alloc(sizeof(float) * (fb + 1));
+        lens_f32_pack_full(&ma, M, K, v->mr, Ap);
+        lens_f32_pack_full(&mb, N, K, v->nr, Bp);
+        g.a = (lens_f32_gemm_operand){Ap, NULL, NULL, NULL};
+        g.b = (lens_f32_gemm_operand){Bp, NULL, NULL, NULL};
+    }
+    g.c = C, g.ldc = N;
+    g.accumulate = accumulate;
+    g.bias = use_bias ? bias : NULL;
+    g.residual = use_res ? R : NULL;
+    g.ldr = N;
+    g.act = *act;
+    size_t sf = lens_f32_gemm_scratch_floats(v, &g, lens_threadpool_size(pool));
+    float *scratch = lens_aligned_alloc(sizeof(float) * (sf + 16));
+    lens_f32_gemm(v, pool, &g, scratch);
+    int bad = 0;
+    for (size_t i = 0; i < M && bad < 3; i++)
+        for (size_t j = 0; j < N && bad < 3; j++) {
+            double s = 0, sa = 0;
+            for (size_t k = 0; k < K; k++) {
+                s += (double)A[i * K + k] * alpha * B[k * N + j];
+                sa += fabs((double)A[i * K + k] * B[k * N + j]);
+            }
+            if (accumulate) s += C0[i * N + j];
+            if (use_bias) s += bias[i];
+            if (use_res) s += R[i * N + j];
+            float e = (float)s;
+            lens_f32_act__ref(act, &e, 1);
+            float got = C[i * N + j];
+            if (!(fabsf(got - e) <= 1e-5f * (float)sa + 2e-5f + 1e-5f * fabsf(e))) {
+                fprintf(stderr, "%s M=%zu N=%zu K=%zu mode=%d act=%d bias=%d res=%d acc=%d: C[%zu,%zu]=%g want %g\n",
+                        v->name, M, N, K, mode, act->act, use_bias, use_res, accumulate, i, j, got, e);
+                bad++;
+                g_fail++;
+            }
+        }
+    lens_aligned_free(scratch);
+    lens_aligned_free(Ap);
+    lens_aligned_free(Bp);
+    free(A), free(B), free(C), free(R), free(C0), free(bias), free(At), free(Bt);
+}
+
+static void test_acts(void) {
+    size_t nv;
+    const lens_f32_act_variant *vs = lens_f32_act_variants(&nv);
+    const lens_cpu *cpu = lens_cpu_features();
+    float x[203], y[203], r[203];
+    for (size_t i = 0; i < 203; i++) x[i] = ((float)i - 101.0f) * 0.25f;
+    x[0] = -100.0f, x[1] = 100.0f, x[2] = 0.0f;
+    for (size_t v = 0; v < nv; v++) {
+        if (!vs[v].supported(cpu)) continue;
+        for (size_t a = 0; a < LENS_ARRAY_LEN(g_acts); a++)
+            for (size_t n = 0; n <= 203; n += (n < 40 ? 1 : 37)) {
+                memcpy(y, x, sizeof x);
+                memcpy(r, x, sizeof x);
+                vs[v].fn(&g_acts[a], y, n);
+                lens_f32_act__ref(&g_acts[a], r, n);
+                for (size_t i = 0; i < 203; i++) {
+                    float tol = 2e-6f + 2e-6f * fabsf(r[i]);
+                    if (!(fabsf(y[i] - r[i]) <= tol)) {
+                        fprintf(stderr, "%s act=%d n=%zu x=%g: %g want %g\n", vs[v].name,
+                                g_acts[a].act, n, x[i], y[i], r[i]);
+                        g_fail++;
+                        break;
+                    }
+                }
+            }
+    }
+}
+
+int main(void) {
+    const lens_cpu *cpu = lens_cpu_features();
+    lens_threadpool *pool2 = NULL;
+    if (lens_threadpool_create(2, &pool2) != LENS_OK) return 1;
+    test_acts();
+    size_t nv;
+    const lens_f32_gemm_variant *vs = lens_f32_gemm_variants(&nv);
+    int cases = 0;
+    for (size_t vi = 0; vi < nv; vi++) {
+        const lens_f32_gemm_variant *v = &vs[vi];
+        if (!v->supported(cpu)) {
+            printf("skip %s (CPU)\n", v->name);
+            continue;
+        }
+        size_t mr = v->mr, nr = v->nr;
+        size_t Ms[] = {1, mr - 1, mr, mr + 1, 2 * mr + 3, 67};
+        size_t Ns[] = {1, nr - 1, nr, nr + 1, 2 * nr + 5, 203};
+        size_t Ks[] = {1, 5, LENS_GEMM_KC, LENS_GEMM_KC + 1, 300, 0};
+        size_t idx = 0;
+        for (size_t a = 0; a < LENS_ARRAY_LEN(Ms); a++)
+            for (size_t b = 0; b < LENS_ARRAY_LEN(Ns); b++)
+                for (size_t c = 0; c < LENS_ARRAY_LEN(Ks); c++, idx++) {
+                    if (Ms[a] == 0 || Ns[b] == 0) continue;
+                    const lens_act_params *act = &g_acts[idx % LENS_ARRAY_LEN(g_acts)];
+                    check(v, (idx & 1) ? pool2 : NULL, Ms[a], Ns[b], Ks[c], (int)(idx % 3), act,
+                          idx % 2 == 0, idx % 4 < 2, idx % 5 == 0);
+                    cases++;
+                }
+        /* Every epilogue combination at an awkward size. */
+        for (size_t ai = 0; ai < LENS_ARRAY_LEN(g_acts); ai++)
+            for (int f = 0; f < 8; f++) {
+                check(v, pool2, mr + 1, nr + 3, 19, f % 3, &g_acts[ai], f & 1, f & 2, f & 4);
+                cases++;
+            }
+        printf("%s: checked\n", v->name);
+    }
+    lens_threadpool_free(pool2);
+    printf("%d cases, %d failures\n", cases, g_fail);
+    return g_fail ? 1 : 0;
+}
