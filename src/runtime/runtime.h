@@ -1,0 +1,37 @@
+/* Internal runtime structures: the model object and the executor. */
+#ifndef LENS_RUNTIME_RUNTIME_H
+#define LENS_RUNTIME_RUNTIME_H
+
+#include "graph/ir.h"
+#include "onnx/onnx.h"
+#include "ops/op.h"
+
+struct lens_model {
+    lens_arena arena;
+    void *map;          /* mmap of the file, or NULL for in-memory models */
+    size_t map_size;
+    lens_onnx_model onnx;
+    lens_graph *graph;  /* == onnx.graph, after optimisation */
+    lens_limits limits;
+    /* op histogram of the graph as loaded */
+    size_t n_hist;
+    const char **hist_ops;
+    int64_t *hist_counts;
+    /* graph input/output descriptions, computed at open */
+    lens_value_info *inputs, *outputs;
+    size_t n_inputs, n_outputs;
+};
+
+/* Fill defaults into zero fields. */
+void lens_limits_resolve(const lens_limits *in, lens_limits *out);
+
+/* Graph optimiser (graph/optimize.c): Identity/Dropout removal, constant
+ * folding, dead-node removal, Conv+BatchNorm folding, activation and
+ * residual fusion. Runs after operators are resolved, before op init. */
+lens_status lens_graph_optimize(lens_graph *g);
+
+/* Run one node once on constant inputs with heap outputs: used by constant
+ * folding. On success outs[i].data are lens_aligned_alloc'd (caller frees). */
+lens_status lens_exec_node_once(lens_graph *g, lens_node *n, lens_tensor *outs);
+
+#endif
