@@ -1,0 +1,147 @@
+#!/usr/bin/python3
+"""Regenerate passing.txt and excluded.txt from a run over the ONNX backend suites.
+
+Usage: update_lists.py [--runner PATH] [--data DIR] [--out DIR] [--threads N] [--timeout SEC]
+
+Runs lens_conformance over every test folder of the suites node, pytorch-converted,
+pytorch-operator and simple, then writes
+  passing.txt   suite/test, one per line
+  excluded.txt  suite/test<TAB>reason (the runner's FAIL message, shortened)
+and prints per-suite counts. A crash or a hang takes down only the test that caused it:
+the run resumes after it and the test is excluded as "crashed" / "timed out" (a crash
+is a bug to fix, not a reason to exclude a test quietly: the script says so loudly).
+
+Exit status: 0 lists written, 2 setup error (no runner, no test data).
+"""
+import argparse
+import glob
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+
+SUITES = ["node", "pytorch-converted", "pytorch-operator", "simple"]
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+# Reference sizes of the suites (for the percentages the project reports).
+NODE_TOTAL = 932
+
+
+def find_runner():
+    cands = glob.glob(os.path.join(REPO, "build*", "tests", "conformance", "lens_conformance"))
+    cands = [c for c in cands if os.access(c, os.X_OK)]
+    if not cands:
+        return None
+    return max(cands, key=os.path.getmtime)
+
+
+def test_names(data):
+    names = []
+    for suite in SUITES:
+        d = os.path.join(data, suite)
+        if not os.path.isdir(d):
+            continue
+        for t in sorted(os.listdir(d)):
+            if os.path.isfile(os.path.join(d, t, "model.onnx")):
+                names.append(suite + "/" + t)
+    return names
+
+
+def shorten(reason, data):
+    reason = reason.replace(data.rstrip("/") + "/", "")
+    # "load: node/test_x/model.onnx: lens cannot run ..." -> "load: lens cannot run ..."
+    reason = re.sub(r"\b[\w./-]+/model\.onnx: ", "", reason)
+    reason = re.sub(r"\s+", " ", reason).strip()
+    return reason if len(reason) <= 200 else reason[:197] + "..."
+
+
+def run_all(runner, data, names, threads, timeout):
+    """Returns {name: None (pass) or reason}."""
+    results = {}
+    todo = list(names)
+    while todo:
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+            f.write("\n".join(todo) + "\n")
+            listfile = f.name
+        cmd = [runner, "--root", data, "--list-file", listfile, "--threads", str(threads),
+               "--test-timeout", str(timeout)]
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace")
+        os.unlink(listfile)
+        for line in p.stdout.splitlines():
+            m = re.match(r"^(PASS|FAIL) (\S+?)(?:: (.*))?$", line)
+            if not m or m.group(2) not in todo:
+                continue
+            results[m.group(2)] = None if m.group(1) == "PASS" else (m.group(3) or "failed")
+        left = [n for n in todo if n not in results]
+        if p.returncode in (0, 1) or not left:
+            if left:
+                for n in left:
+                    results[n] = "not run (runner exit %d)" % p.returncode
+            break
+        # The runner died (crash, or its watchdog after a reported timeout):
+        # the first unreported test is the one that crashed.
+        if p.returncode < 0:
+            why = "crashed (%s)" % signal.Signals(-p.returncode).name
+            culprit = left[0]
+            results[culprit] = why
+            print("update_lists.py: %s %s -- a bug to fix" % (culprit, why), file=sys.stderr)
+            left = left[1:]
+        elif p.returncode != 124:
+            sys.exit("update_lists.py: runner failed (exit %d): %s" % (p.returncode, p.stderr.strip()[-2000:]))
+        todo = left
+    return results
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--runner", help="lens_conformance binary (default: newest build*/ in the repo)")
+    ap.add_argument("--data", default="/usr/share/libonnx-testdata/data", help="ONNX backend test data")
+    ap.add_argument("--out", default=HERE, help="where to write passing.txt and excluded.txt")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--timeout", type=int, default=120, help="seconds per test before it counts as hung")
+    a = ap.parse_args()
+    runner = a.runner or find_runner()
+    if not runner or not os.access(runner, os.X_OK):
+        sys.exit("update_lists.py: no lens_conformance binary; build first or give --runner")
+    names = test_names(a.data)
+    if not names:
+        sys.exit("update_lists.py: no test folders under %s (is libonnx-testdata installed?)" % a.data)
+
+    results = run_all(runner, a.data, names, a.threads, a.timeout)
+    passing = [n for n in names if results.get(n) is None]
+    excluded = [(n, shorten(results[n], a.data)) for n in names if results.get(n) is not None]
+    hdr = "# Generated by tests/conformance/update_lists.py from %s; do not edit by hand.\n" % os.path.basename(runner)
+    with open(os.path.join(a.out, "passing.txt"), "w") as f:
+        f.write(hdr + "# ONNX backend tests lens passes (suite/test); ctest fails on any regression.\n")
+        f.writelines(n + "\n" for n in passing)
+    with open(os.path.join(a.out, "excluded.txt"), "w") as f:
+        f.write(hdr + "# ONNX backend tests lens does not pass yet: suite/test<TAB>reason.\n")
+        f.writelines("%s\t%s\n" % (n, r) for n, r in excluded)
+
+    total_p = total_n = 0
+    other_p = other_n = 0
+    for suite in SUITES:
+        n = sum(1 for x in names if x.startswith(suite + "/"))
+        p = sum(1 for x in passing if x.startswith(suite + "/"))
+        total_p, total_n = total_p + p, total_n + n
+        if suite != "node":
+            other_p, other_n = other_p + p, other_n + n
+        print("%-18s %4d / %4d  %5.1f%%" % (suite, p, n, 100.0 * p / n if n else 0.0))
+    node_n = sum(1 for x in names if x.startswith("node/"))
+    if node_n != NODE_TOTAL:
+        node_p = sum(1 for x in passing if x.startswith("node/"))
+        print("%-18s %4d / %4d  %5.1f%%  (found %d node tests)" % ("node (of 932)", node_p, NODE_TOTAL,
+                                                                   100.0 * node_p / NODE_TOTAL, node_n))
+    print("%-18s %4d / %4d  %5.1f%%" % ("others together", other_p, other_n,
+                                        100.0 * other_p / other_n if other_n else 0.0))
+    print("%-18s %4d / %4d  %5.1f%%" % ("all", total_p, total_n, 100.0 * total_p / total_n if total_n else 0.0))
+    crashed = [n for n, r in excluded if r.startswith("crashed") or r.startswith("timed out")]
+    if crashed:
+        print("update_lists.py: %d test(s) crashed or hung: %s" % (len(crashed), ", ".join(crashed)), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
