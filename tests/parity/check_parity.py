@@ -136,7 +136,12 @@ def compare(meta, refs, outs):
     elif task == "detect" and shapes_ok:
         # The verdict is the matching, because near-tied scores may legitimately come out in
         # another order; the reported difference is over matched pairs.
-        k, reord, swaps, worst_abs, f = match_detections(refs, outs)
+        # Detectors order their outputs differently (Faster R-CNN: boxes, labels,
+        # scores; SSD: boxes, scores, labels): match by output name.
+        pos = {n: i for i, n in enumerate(meta["output_names"])}
+        order = [pos["boxes"], pos["scores"], pos["labels"]]
+        k, reord, swaps, worst_abs, f = match_detections([refs[i] for i in order],
+                                                         [outs[i] for i in order])
         worst_rel = worst_abs / max(1.0, float(np.abs(refs[0]).max()) if refs[0].size else 1.0)
         fails += f
         agree = "dets %d/%d: %d in order, %d reordered among ties, %d cut-off swaps" % (

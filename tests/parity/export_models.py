@@ -328,8 +328,11 @@ def _spec(name):
 def _forward(model, task, x):
     """PyTorch outputs as a flat list of tensors, in the order the ONNX graph has them."""
     if task == "detect":
+        # torch.onnx flattens the result dict in its own key order, which differs
+        # between detectors (Faster R-CNN: boxes, labels, scores; SSD: boxes,
+        # scores, labels): keep that order, and name the outputs after the keys.
         d = model([x])[0]
-        return [d["boxes"], d["scores"], d["labels"]]
+        return [d[k] for k in d]
     y = model(x[None])
     if task == "segment":
         return [y["out"]]
@@ -407,9 +410,10 @@ def export_one(name, opset, out_dir):
     x = photo_tensor(h, w, "astronaut", normalise)
     with torch.no_grad():
         refs = _forward(model, task, x)
+        det_keys = list(model([x])[0].keys()) if task == "detect" else None
     if task == "detect":
         args = ([x],)
-        input_names, output_names = ["images"], ["boxes", "scores", "labels"]
+        input_names, output_names = ["images"], det_keys
         inp = x.numpy()
     else:
         args = (x[None],)
