@@ -147,6 +147,43 @@ static void test_fusion_and_threads(void) {
     lens_model_free(m_noopt);
 }
 
+/* Runs conv_bcast_residual.onnx and returns its 100 outputs in y. */
+static lens_status run_bcast(const lens_model_options *mo, float *y) {
+    lens_model *m = NULL;
+    lens_status st = lens_model_open("data/conv_bcast_residual.onnx", mo, &m);
+    if (st != LENS_OK) return st;
+    lens_session *s = NULL;
+    st = lens_session_create(m, NULL, &s);
+    float x[75], x2[100];
+    for (int i = 0; i < 75; i++) x[i] = (float)((i * 7) % 11) / 5.0f - 1.0f;
+    for (int i = 0; i < 100; i++) x2[i] = (float)((i * 5) % 13) / 6.0f - 1.0f;
+    lens_tensor in[2] = {{LENS_DTYPE_FLOAT, 4, {1, 3, 5, 5}, x}, {LENS_DTYPE_FLOAT, 4, {1, 4, 5, 5}, x2}};
+    if (st == LENS_OK) st = lens_session_run(s, 2, in);
+    lens_tensor out;
+    if (st == LENS_OK) st = lens_session_output(s, 0, &out);
+    if (st == LENS_OK) memcpy(y, out.data, sizeof(float) * 100);
+    lens_session_free(s);
+    lens_model_free(m);
+    return st;
+}
+
+/* Regression: a residual fused into Conv that only broadcasts to its output
+ * (an SE-style [1, M, 1, 1]) used to fail with "fused residual does not
+ * match the output shape". */
+static void test_conv_broadcast_residual(void) {
+    float a[100], b[100];
+    lens_model_options noopt = {.disable_optimizations = 1};
+    CHECK(run_bcast(NULL, a) == LENS_OK);
+    CHECK(run_bcast(&noopt, b) == LENS_OK);
+    int bad = 0, pos = 0;
+    for (int i = 0; i < 100; i++) {
+        if (fabsf(a[i] - b[i]) > 1e-5f * (1 + fabsf(b[i]))) bad++;
+        pos += b[i] > 0;
+    }
+    CHECK(bad == 0);
+    CHECK(pos > 10 && pos < 90); /* the Relu is really in play */
+}
+
 static void test_bad_files(void) {
     lens_model *m = NULL;
     CHECK(lens_model_open("data/does-not-exist.onnx", NULL, &m) == LENS_STATUS_IO_ERROR);
@@ -161,6 +198,7 @@ int main(void) {
     test_dynamic_shapes();
     test_if_outer();
     test_fusion_and_threads();
+    test_conv_broadcast_residual();
     test_bad_files();
     if (failures) {
         fprintf(stderr, "%d check(s) failed\n", failures);

@@ -90,3 +90,20 @@ r1 = np.maximum(b1, 0)
 Y = np.maximum(conv(r1, a(W2)) + r1, 0).astype(np.float32)
 Y.tofile("conv_fuse_expected.f32")
 print("written")
+
+# Regression: Add(Conv(X), GlobalAveragePool(X2)) where the pooled value ([1,4,1,1])
+# is computed before the Conv. The optimiser fuses the Add into the Conv without
+# knowing the shapes; the Conv must then broadcast (it used to fail at run time).
+rng = np.random.default_rng(1)
+Wb = numpy_helper.from_array(rng.standard_normal((4, 3, 3, 3)).astype(np.float32), "W")
+nodes = [
+    helper.make_node("GlobalAveragePool", ["X2"], ["g"]),
+    helper.make_node("Conv", ["X", "W"], ["c"], pads=[1, 1, 1, 1]),
+    helper.make_node("Add", ["c", "g"], ["s"]),
+    helper.make_node("Relu", ["s"], ["Y"]),
+]
+g = helper.make_graph(nodes, "conv_bcast_residual",
+    [helper.make_tensor_value_info("X", TensorProto.FLOAT, [1, 3, 5, 5]),
+     helper.make_tensor_value_info("X2", TensorProto.FLOAT, [1, 4, 5, 5])],
+    [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [1, 4, 5, 5])], [Wb])
+save(g, "conv_bcast_residual.onnx")
