@@ -46,6 +46,14 @@ extern "C" {
 #define LENS_API __attribute__((visibility("default")))
 #endif
 
+/* Version of these headers; lens_version() gives the library's at run time. */
+#define LENS_VERSION_MAJOR 0
+#define LENS_VERSION_MINOR 1
+#define LENS_VERSION_PATCH 0
+#define LENS_VERSION_STRING "0.1.0"
+/* The library's version string ("0.1.0"); static storage, never NULL. */
+LENS_API const char *lens_version(void);
+
 typedef enum lens_status {
     LENS_OK = 0,
     LENS_STATUS_INVALID_ARGUMENT = 1, /* misuse of the API or a bad user value */

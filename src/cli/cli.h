@@ -11,9 +11,6 @@
 
 #include "lens/engine.h"
 
-#ifndef LENS_VERSION_STRING
-#define LENS_VERSION_STRING "0.1.0"
-#endif
 
 enum { CLI_EXIT_OK = 0, CLI_EXIT_FAILED = 1, CLI_EXIT_USAGE = 2 };
 

@@ -50,7 +50,7 @@ int main(int argc, char **argv) {
         return CLI_EXIT_OK;
     }
     if (!strcmp(name, "--version") || !strcmp(name, "-V")) {
-        printf("lens %s\n", LENS_VERSION_STRING);
+        printf("lens %s\n", lens_version());
         return CLI_EXIT_OK;
     }
     for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)

@@ -50,3 +50,5 @@ const char *lens_status_string(lens_status s) {
     }
     return "unknown status";
 }
+
+const char *lens_version(void) { return LENS_VERSION_STRING; }
