@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# usage: check_install.sh BUILD_DIR SOURCE_DIR SCRATCH_DIR CC
+set -euo pipefail
+build=$1 src=$2 scratch=$3 cc=$4
+rm -rf "$scratch"
+mkdir -p "$scratch"
+prefix=$scratch/prefix
+cmake --install "$build" --prefix "$prefix" >/dev/null
+libdir=$(find "$prefix" -name 'liblens.so*' -printf '%h\n' | head -n1)
+model=$src/models/digits.onnx
+test -f "$prefix/include/lens/lens.h"
+test -f "$libdir/liblens.a"
+test -f "$libdir/pkgconfig/lens.pc"
+
+# 1. pkg-config, shared library (sanitizer flags of this build, if any, are the
+#    library's business: link the same runtime).
+extra=()
+if grep -q 'LENS_SANITIZE:BOOL=ON' "$build/CMakeCache.txt"; then extra=(-fsanitize=address,undefined); fi
+for ex in "$src"/examples/*.c; do
+  name=$(basename "$ex" .c)
+  PKG_CONFIG_PATH=$libdir/pkgconfig "$cc" -std=c11 -Wall -Werror "${extra[@]}" "$ex" \
+    $(PKG_CONFIG_PATH=$libdir/pkgconfig pkg-config --cflags --libs lens) -o "$scratch/$name.pc"
+done
+LD_LIBRARY_PATH=$libdir "$scratch/run_model.pc" "$model" | tee "$scratch/pc.out"
+grep -q '^output 0: float \[1, 10\]' "$scratch/pc.out"
+
+# 2. find_package(lens): shared and static targets.
+cmake -S "$src/examples" -B "$scratch/cmake" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_C_COMPILER="$cc" \
+  -DCMAKE_C_FLAGS="${extra[*]}" >/dev/null
+cmake --build "$scratch/cmake" >/dev/null
+LD_LIBRARY_PATH=$libdir "$scratch/cmake/run_model" "$model" | grep -q '^output 0: float \[1, 10\]'
+"$scratch/cmake/run_model_static" "$model" | grep -q '^output 0: float \[1, 10\]'
+echo "install check passed: pkg-config and find_package, shared and static"
