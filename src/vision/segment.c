@@ -1,0 +1,167 @@
+/* Segmentation post-processing: per-pixel argmax (or a threshold for a
+ * one-channel output) at the output's resolution, then the class map is
+ * sampled (nearest) for every pixel of the source picture through the
+ * preprocessing transform. Source pixels the model never saw (cut off by a
+ * centre crop) get LENS_SEGMENT_OUTSIDE.
+ *
+ * Source pixel (sx, sy) has its centre at model-input coordinates
+ * x = (sx + 0.5) * scale_x + offset_x (the inverse of lens_transform), which
+ * falls in output column floor(x * out_w / in_w). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "vision/vision_internal.h"
+
+lens_status vision_segment_plan(const lens_vision_config *cfg, const vision_outputs *o, vision_seg_plan *p) {
+    memset(p, 0, sizeof *p);
+    char b[256];
+    if (o->n < 1) return lens_error(LENS_STATUS_UNSUPPORTED, "segment: the model has no outputs");
+    const lens_tensor *t = &o->t[0];
+    const int64_t *d = NULL;
+    if (t->ndim == 4 && t->dims[0] == 1) d = t->dims + 1;
+    else if (t->ndim == 3) d = t->dims;
+    if (!d || !vision_dtype_is_float(t->dtype) || d[0] < 1 || d[1] < 1 || d[2] < 1)
+        return lens_error(LENS_STATUS_UNSUPPORTED,
+                          "segment: %s matches no known layout (expected float [1, C, H, W])",
+                          vision_output_str(o, 0, b, sizeof b));
+    p->channels = d[0];
+    p->height = d[1];
+    p->width = d[2];
+    lens_output_layout l = cfg->output_layout;
+    if (l == LENS_OUTPUT_SIGMOID && p->channels != 1)
+        return lens_error(LENS_STATUS_UNSUPPORTED, "segment (sigmoid): %s has %lld channels, expected 1",
+                          vision_output_str(o, 0, b, sizeof b), (long long)p->channels);
+    if (p->channels == 1) {
+        p->sigmoid = true;
+        p->threshold = l == LENS_OUTPUT_PROBS ? 0.5f : 0.0f; /* sigmoid(x) > 0.5 <=> x > 0 */
+        p->n_classes = 2;
+    } else {
+        if (p->channels > 255)
+            return lens_error(LENS_STATUS_UNSUPPORTED,
+                              "segment: %s has %lld classes; the mask holds at most 255",
+                              vision_output_str(o, 0, b, sizeof b), (long long)p->channels);
+        p->n_classes = (int32_t)p->channels;
+    }
+    if (cfg->n_labels && (int64_t)cfg->n_labels != p->n_classes)
+        return lens_error(LENS_STATUS_INVALID_ARGUMENT, "%zu labels (%s) but the model segments %d classes (%s)",
+                          cfg->n_labels, vision_labels_from(cfg), (int)p->n_classes,
+                          vision_output_str(o, 0, b, sizeof b));
+    return LENS_OK;
+}
+
+/* Output cell of each source column (or row); -1 outside the model's view. */
+static void axis_map(int32_t n_src, float scale, float offset, int32_t in_size, int64_t out_size, int32_t *map) {
+    double ratio = (double)out_size / (double)in_size;
+    for (int32_t s = 0; s < n_src; s++) {
+        double x = ((double)s + 0.5) * scale + offset; /* model-input coordinates */
+        if (x < 0 || x >= in_size) {
+            map[s] = -1;
+            continue;
+        }
+        int64_t c = (int64_t)floor(x * ratio);
+        map[s] = (int32_t)(c < 0 ? 0 : c >= out_size ? out_size - 1 : c);
+    }
+}
+
+lens_status vision_segment(const lens_vision_config *cfg, const vision_outputs *o, const lens_transform *tf,
+                           lens_segmentation *out) {
+    memset(out, 0, sizeof *out);
+    if (!tf) return lens_error(LENS_STATUS_INVALID_ARGUMENT, "segment: no transform");
+    vision_seg_plan p;
+    LENS_TRY(vision_segment_plan(cfg, o, &p));
+    const lens_tensor *t = &o->t[0];
+    if (!t->data) return lens_error(LENS_STATUS_INVALID_ARGUMENT, "segment: output 0 has no data");
+    int32_t sw = tf->source_width, sh = tf->source_height;
+    if (sw < 1 || sh < 1 || (int64_t)sw * sh > ((int64_t)1 << 34))
+        return lens_error(LENS_STATUS_INVALID_ARGUMENT, "segment: source size %dx%d is invalid", (int)sw, (int)sh);
+    int64_t plane = p.height * p.width;
+    uint8_t *cls = lens_malloc((size_t)plane);
+    int32_t *mx = lens_malloc((size_t)sw * sizeof *mx);
+    int32_t *my = lens_malloc((size_t)sh * sizeof *my);
+    uint8_t *mask = lens_malloc((size_t)sw * (size_t)sh);
+    size_t lbytes = (size_t)p.n_classes * sizeof(lens_segment_class);
+    char nb[32];
+    for (int32_t c = 0; c < p.n_classes; c++) lbytes += strlen(vision_label(cfg, c, nb, sizeof nb)) + 1;
+    lens_segment_class *classes = lens_malloc(lbytes);
+    if (!cls || !mx || !my || !mask || !classes) {
+        lens_free(cls);
+        lens_free(mx);
+        lens_free(my);
+        lens_free(mask);
+        lens_free(classes);
+        return lens_error(LENS_STATUS_OUT_OF_MEMORY, "segment: out of memory for a %dx%d mask", (int)sw, (int)sh);
+    }
+    /* Class per output cell: first maximum wins; NaN never wins. */
+    if (p.sigmoid) {
+        for (int64_t i = 0; i < plane; i++) cls[i] = vision_tensor_get(t, i) > p.threshold ? 1 : 0;
+    } else if (t->dtype == LENS_DTYPE_FLOAT) {
+        const float *v = t->data;
+        for (int64_t i = 0; i < plane; i++) {
+            float best = v[i];
+            int c = 0;
+            if (isnan(best)) best = -INFINITY;
+            for (int64_t k = 1; k < p.channels; k++) {
+                float x = v[k * plane + i];
+                if (x > best) best = x, c = (int)k;
+            }
+            cls[i] = (uint8_t)c;
+        }
+    } else {
+        for (int64_t i = 0; i < plane; i++) {
+            float best = vision_tensor_get(t, i);
+            int c = 0;
+            if (isnan(best)) best = -INFINITY;
+            for (int64_t k = 1; k < p.channels; k++) {
+                float x = vision_tensor_get(t, k * plane + i);
+                if (x > best) best = x, c = (int)k;
+            }
+            cls[i] = (uint8_t)c;
+        }
+    }
+    float sx = tf->scale_x > 0 ? tf->scale_x : 1.0f, sy = tf->scale_y > 0 ? tf->scale_y : 1.0f;
+    axis_map(sw, sx, tf->offset_x, cfg->preprocess.width, p.width, mx);
+    axis_map(sh, sy, tf->offset_y, cfg->preprocess.height, p.height, my);
+    int64_t counts[256] = {0};
+    for (int32_t y = 0; y < sh; y++) {
+        uint8_t *row = mask + (size_t)y * (size_t)sw;
+        if (my[y] < 0) {
+            memset(row, LENS_SEGMENT_OUTSIDE, (size_t)sw);
+            counts[LENS_SEGMENT_OUTSIDE] += sw;
+            continue;
+        }
+        const uint8_t *src = cls + (int64_t)my[y] * p.width;
+        for (int32_t x = 0; x < sw; x++) {
+            uint8_t v = mx[x] < 0 ? LENS_SEGMENT_OUTSIDE : src[mx[x]];
+            row[x] = v;
+            counts[v]++;
+        }
+    }
+    char *str = (char *)(classes + p.n_classes);
+    for (int32_t c = 0; c < p.n_classes; c++) {
+        const char *l = vision_label(cfg, c, nb, sizeof nb);
+        size_t len = strlen(l) + 1;
+        memcpy(str, l, len);
+        classes[c].index = c;
+        classes[c].pixels = counts[c];
+        classes[c].label = str;
+        str += len;
+    }
+    lens_free(cls);
+    lens_free(mx);
+    lens_free(my);
+    out->width = sw;
+    out->height = sh;
+    out->mask = mask;
+    out->n_classes = p.n_classes;
+    out->classes = classes;
+    out->outside_pixels = counts[LENS_SEGMENT_OUTSIDE];
+    return LENS_OK;
+}
+
+void lens_segmentation_free(lens_segmentation *result) {
+    if (!result) return;
+    lens_free(result->mask);
+    lens_free(result->classes);
+    memset(result, 0, sizeof *result);
+}
