@@ -301,11 +301,38 @@ LENS_ELTW_RUN(bitshift) {
     return binary_run(node, ex, &k_bitshift, &c, false);
 }
 
+/* PRelu-1/6 predate numpy broadcasting: the slope holds one value shared by
+ * every element or, as in Caffe2 and PyTorch's exporter of that era
+ * (nn.PReLU(num_parameters=C) exports a [C] slope at opset 6), one value per
+ * channel of axis 1. View a [C] slope as [C, 1, ..., 1] so that it lines up
+ * with X's axis 1; any other slope must broadcast to X unidirectionally, as
+ * from version 7 (a compatible extension: such models fail in the older
+ * runtimes instead of meaning something else). */
+static void prelu_legacy_slope(const lens_tensor *x, const lens_tensor *s, lens_tensor *view) {
+    *view = *s;
+    if (lens_tensor_numel(s) == 1) {
+        view->ndim = 0;
+    } else if (s->ndim == 1 && x->ndim >= 2 && s->dims[0] == x->dims[1]) {
+        view->ndim = x->ndim - 1;
+        for (int32_t d = 1; d < view->ndim; d++) view->dims[d] = 1;
+    }
+}
+
 /* PRelu-7/9/16: slope broadcasts unidirectionally to X, so the output has
- * X's shape. */
+ * X's shape. Versions 1/6: see prelu_legacy_slope. */
 LENS_ELTW_RUN(prelu) {
     const lens_tensor *x = lens_exec_input(ex, 0), *s = lens_exec_input(ex, 1);
     if (!x || !s) return lens_error(LENS_STATUS_INVALID_MODEL, "needs X and slope");
+    if (x->dtype != s->dtype)
+        return lens_error(LENS_STATUS_INVALID_ARGUMENT, "X is %s but slope is %s",
+                          lens_dtype_name(x->dtype), lens_dtype_name(s->dtype));
+    lens_eltw_row_fn fn = kern_fn(&k_prelu, x->dtype);
+    if (!fn) return unsupported_dtype(node, x->dtype);
+    lens_tensor sview;
+    if (node->opset < 7) {
+        prelu_legacy_slope(x, s, &sview);
+        s = &sview;
+    }
     const lens_tensor *ins[2] = {x, s};
     int32_t nd;
     int64_t dims[LENS_MAX_DIMS];
@@ -316,8 +343,11 @@ LENS_ELTW_RUN(prelu) {
                           lens_shape_str(s->ndim, s->dims, ss, sizeof ss),
                           lens_shape_str(x->ndim, x->dims, sx, sizeof sx));
     }
+    lens_tensor *y;
+    LENS_TRY(lens_exec_output(ex, 0, x->dtype, x->ndim, x->dims, &y));
     bin_ctx c = {0};
-    return binary_run(node, ex, &k_prelu, &c, false);
+    c.k = lens_eltw_f32_best();
+    return lens_eltw_apply(ex, 2, ins, y, fn, &c, true);
 }
 
 /* Pow-1/7 (same float types), Pow-12+ (base and exponent types differ). */
