@@ -321,9 +321,12 @@ lens_status lens_exec_subgraph(lens_exec *ex, const lens_graph *g, int32_t n_inp
     return LENS_OK;
 }
 
-static double now_ms(void) {
+/* Profile clock: with one thread, the thread's CPU time, so that other
+ * processes on a busy machine do not inflate the per-node times; with more,
+ * wall time (the other threads' work would not be counted otherwise). */
+static double prof_ms(const lens_session *s) {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(s->threads == 1 ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
@@ -344,7 +347,7 @@ static lens_status run_node(lens_session *s, lens_env *e, int32_t i, bool planne
             return lens_error(LENS_STATUS_INTERNAL, "node '%s' (%s): input '%s' was not computed", n->name,
                               n->op_type, g->values[n->inputs[k]].name);
     }
-    double t0 = s->profile && planned ? now_ms() : 0;
+    double t0 = s->profile && planned ? prof_ms(s) : 0;
     lens_status st = n->op->run(n, &ex);
     scratch_reset(s);
     if (ex.sub) {
@@ -363,7 +366,7 @@ static lens_status run_node(lens_session *s, lens_env *e, int32_t i, bool planne
         lens_error_prefix("node '%s' (%s): ", n->name, n->op_type);
         return st;
     }
-    if (s->profile && planned) s->prof_ms[i] += now_ms() - t0;
+    if (s->profile && planned) s->prof_ms[i] += prof_ms(s) - t0;
     return LENS_OK;
 }
 
@@ -743,8 +746,31 @@ lens_status lens_session_profile(const lens_session *s, char *buf, size_t size) 
     for (int32_t r = 0; r < nr && u < size; r++)
         u += (size_t)snprintf(buf + u, size - u, "%-24s %6lld %10.3f %6.1f%%\n", rows[r].op, (long long)rows[r].nodes,
                               rows[r].ms / runs, total > 0 ? 100.0 * rows[r].ms / total : 0.0);
-    if (u < size) snprintf(buf + u, size - u, "%-24s %6d %10.3f %6.1f%%  (%lld profiled runs)\n", "total", g->n_nodes,
-                           total / runs, 100.0, (long long)s->prof_runs);
+    if (u < size) u += (size_t)snprintf(buf + u, size - u, "%-24s %6d %10.3f %6.1f%%  (%lld profiled runs)\n", "total", g->n_nodes,
+                                        total / runs, 100.0, (long long)s->prof_runs);
+    /* The slowest nodes, with their output shape: what to optimise next. */
+    enum { TOP = 30 };
+    int32_t top[TOP], nt = 0;
+    for (int32_t i = 0; i < g->n_nodes; i++) {
+        if (nt == TOP && s->prof_ms[top[TOP - 1]] >= s->prof_ms[i]) continue;
+        int32_t k = nt < TOP ? nt++ : TOP - 1;
+        while (k > 0 && s->prof_ms[top[k - 1]] < s->prof_ms[i]) top[k] = top[k - 1], k--;
+        top[k] = i;
+    }
+    if (u < size && nt) u += (size_t)snprintf(buf + u, size - u, "\nslowest nodes            ms/run  output shape\n");
+    for (int32_t r = 0; r < nt && u < size; r++) {
+        const lens_node *n = &g->nodes[top[r]];
+        char shape[96] = "?";
+        if (n->n_outputs > 0 && n->outputs[0] >= 0) {
+            const lens_tensor *t = env_value((lens_env *)&s->env, n->outputs[0]);
+            size_t q = 0;
+            for (int32_t d = 0; t && d < t->ndim && q + 24 < sizeof shape; d++)
+                q += (size_t)snprintf(shape + q, sizeof shape - q, d ? "x%lld" : "%lld", (long long)t->dims[d]);
+        }
+        u += (size_t)snprintf(buf + u, size - u, "%-16.16s %-8.8s %8.3f  %s  %s\n", n->op_type,
+                              n->fused_act ? "+act" : "", s->prof_ms[top[r]] / runs, shape,
+                              n->name ? n->name : "");
+    }
     lens_free(rows);
     return LENS_OK;
 }

@@ -20,11 +20,18 @@ struct lens_threadpool {
     void *ctx;
     int64_t n, chunk;
     atomic_int_fast64_t next;
-    atomic_int pending;       /* workers still inside the job */
+    /* Workers join a job before touching it: (job << 32) | open flag | count.
+     * When the caller has run out of chunks it closes the job and waits only
+     * for the workers that joined; one that was not scheduled in time (more
+     * threads than free cores on a busy machine) finds the job closed and
+     * skips it, instead of making every layer wait for a time slice. */
+    _Atomic uint64_t join;
     atomic_uint generation;   /* bumped per job */
     atomic_bool stop;
     atomic_bool busy;         /* a loop is running: nested calls go serial */
 };
+
+#define JOIN_OPEN 0x80000000u
 
 typedef struct worker_arg {
     lens_threadpool *pool;
@@ -67,8 +74,16 @@ static void *worker_main(void *arg) {
         }
         if (atomic_load(&p->stop)) return NULL;
         seen = g;
-        run_chunks(p, index);
-        atomic_fetch_sub_explicit(&p->pending, 1, memory_order_acq_rel);
+        uint64_t j = atomic_load_explicit(&p->join, memory_order_acquire);
+        for (;;) {
+            if ((j >> 32) != (g & 0xffffffffu) || !(j & JOIN_OPEN)) break;
+            if (atomic_compare_exchange_weak_explicit(&p->join, &j, j + 1, memory_order_acq_rel,
+                                                      memory_order_acquire)) {
+                run_chunks(p, index);
+                atomic_fetch_sub_explicit(&p->join, 1, memory_order_acq_rel);
+                break;
+            }
+        }
     }
 }
 
@@ -82,7 +97,7 @@ lens_status lens_threadpool_create(int32_t threads, lens_threadpool **out) {
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     atomic_init(&p->next, 0);
-    atomic_init(&p->pending, 0);
+    atomic_init(&p->join, 0);
     atomic_init(&p->generation, 0);
     atomic_init(&p->stop, false);
     atomic_init(&p->busy, false);
@@ -147,14 +162,18 @@ void lens_parallel_for(lens_threadpool *p, int64_t n, int64_t grain, lens_range_
     p->n = n;
     p->chunk = chunk;
     atomic_store_explicit(&p->next, 0, memory_order_relaxed);
-    atomic_store_explicit(&p->pending, p->size - 1, memory_order_relaxed);
+    unsigned g = atomic_load_explicit(&p->generation, memory_order_relaxed) + 1;
+    atomic_store_explicit(&p->join, (uint64_t)(g & 0xffffffffu) << 32 | JOIN_OPEN,
+                          memory_order_release);
     pthread_mutex_lock(&p->mu);
     atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
     run_chunks(p, 0);
+    /* All chunks are claimed: no late joiner would find work. */
+    atomic_fetch_and_explicit(&p->join, ~(uint64_t)JOIN_OPEN, memory_order_acq_rel);
     int spins = 0;
-    while (atomic_load_explicit(&p->pending, memory_order_acquire) > 0) {
+    while ((atomic_load_explicit(&p->join, memory_order_acquire) & (JOIN_OPEN - 1)) > 0) {
         /* With more threads than free cores a worker may be descheduled:
          * stop burning its core after a while. */
         if (++spins > 20000) sched_yield();
