@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "cli/vision_cli.h"
 #include "graph/ir.h"
 #include "onnx/onnx.h"
 #include "runtime/runtime.h"
@@ -22,7 +23,10 @@ const cli_command cli_cmd_info = {
     "Prints MODEL's inputs and outputs (dtype and dimensions, symbolic names\n"
     "shown as in [batch, 3, 224, 224]), IR version, opset imports, producer,\n"
     "metadata_props, a histogram of its operators and the operators lens cannot\n"
-    "run.\n"
+    "run. The vision section shows what classify/detect/segment read from the\n"
+    "metadata and shapes (docs/METADATA.md): each setting, where it came from\n"
+    "(default, model, lens, ultralytics, openvino) and the key, the labels, how\n"
+    "the outputs would be read, and metadata that was ignored and why.\n"
     "\n"
     "Options:\n"
     "  --json      print one JSON object instead of text\n"
@@ -232,7 +236,9 @@ static void print_json(const char *path, const info_desc *d, char **missing, siz
         fputs(i ? ", " : "", stdout);
         cli_json_string(stdout, missing[i]);
     }
-    printf("],\n  \"runnable\": %s\n}\n", n_missing ? "false" : "true");
+    fputs("],\n  \"vision\": ", stdout);
+    cli_vision_info(stdout, true, d->n_meta, d->meta_keys, d->meta_values, d->n_in, d->ins, d->n_out, d->outs);
+    printf(",\n  \"runnable\": %s\n}\n", n_missing ? "false" : "true");
 }
 
 static void text_values(const char *title, const lens_value_info *v, size_t n) {
@@ -264,6 +270,7 @@ static void print_text(const char *path, const info_desc *d, char **missing, siz
     } else {
         printf("unsupported: none\n");
     }
+    cli_vision_info(stdout, false, d->n_meta, d->meta_keys, d->meta_values, d->n_in, d->ins, d->n_out, d->outs);
 }
 
 static int info_main(int argc, char **argv) {

@@ -3,13 +3,11 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/vision_cli.h"
 
-/* The vision commands (classify, detect, segment, verify) join this table
- * when they land. */
 static const cli_command *const COMMANDS[] = {
-    &cli_cmd_run,
-    &cli_cmd_info,
-    &cli_cmd_bench,
+    &cli_cmd_run,      &cli_cmd_info,   &cli_cmd_bench,   &cli_cmd_classify,
+    &cli_cmd_detect,   &cli_cmd_segment, &cli_cmd_verify,
 };
 
 static void print_usage(FILE *f) {

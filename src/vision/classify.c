@@ -15,6 +15,10 @@ bool vision_dtype_is_int(lens_dtype d) {
            d == LENS_DTYPE_UINT8 || d == LENS_DTYPE_UINT16 || d == LENS_DTYPE_UINT32 || d == LENS_DTYPE_UINT64;
 }
 
+bool vision_tensor_is_comparable(const lens_tensor *t) {
+    return vision_dtype_is_float(t->dtype) || vision_dtype_is_int(t->dtype) || t->dtype == LENS_DTYPE_BOOL;
+}
+
 float vision_tensor_get(const lens_tensor *t, int64_t i) {
     const void *p = t->data;
     switch (t->dtype) {

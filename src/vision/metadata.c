@@ -958,18 +958,25 @@ static lens_status from_options(resolver *r, const lens_vision_options *o) {
     return LENS_OK;
 }
 
-lens_status vision_config_resolve(const vision_model_desc *desc, const lens_vision_options *options,
-                                  lens_vision_config *cfg, vision_config_store *store) {
+static lens_status resolve(const vision_model_desc *desc, const lens_vision_options *options, lens_vision_config *cfg,
+                           vision_config_store *store, bool need_task) {
     memset(cfg, 0, sizeof *cfg);
     memset(store, 0, sizeof *store);
     resolver r = {desc, cfg, store};
-    LENS_TRY(from_model(&r));
-    from_ultralytics(&r);
-    from_openvino(&r);
-    LENS_TRY(from_lens_keys(&r));
-    if (options) LENS_TRY(from_options(&r, options));
+    lens_status st = from_model(&r);
+    if (st == LENS_OK) {
+        from_ultralytics(&r);
+        from_openvino(&r);
+        st = from_lens_keys(&r);
+    }
+    if (st == LENS_OK && options) st = from_options(&r, options);
+    cfg->labels = (const char *const *)store->labels;
+    cfg->n_labels = store->n_labels;
+    cfg->warnings = (const char *const *)store->warnings;
+    cfg->n_warnings = store->n_warnings;
+    if (st != LENS_OK) return st;
 
-    if (cfg->task == LENS_TASK_AUTO)
+    if (cfg->task == LENS_TASK_AUTO && need_task)
         return lens_error(LENS_STATUS_UNSUPPORTED,
                           "the model's metadata does not say its task (lens.task): run it as classify, detect or "
                           "segment");
@@ -979,7 +986,7 @@ lens_status vision_config_resolve(const vision_model_desc *desc, const lens_visi
                           desc->inputs[0].name);
     /* Layouts that contradict the task. */
     lens_output_layout ol = cfg->output_layout;
-    bool ok = ol == LENS_OUTPUT_AUTO ||
+    bool ok = ol == LENS_OUTPUT_AUTO || cfg->task == LENS_TASK_AUTO ||
               (cfg->task == LENS_TASK_CLASSIFY && (ol == LENS_OUTPUT_LOGITS || ol == LENS_OUTPUT_PROBS)) ||
               (cfg->task == LENS_TASK_DETECT && ol >= LENS_OUTPUT_YOLOV5 && ol <= LENS_OUTPUT_SSD) ||
               (cfg->task == LENS_TASK_SEGMENT &&
@@ -995,13 +1002,21 @@ lens_status vision_config_resolve(const vision_model_desc *desc, const lens_visi
         set_origin(&r, LENS_FIELD_OUTPUT_LAYOUT, LENS_ORIGIN_DEFAULT, NULL);
     }
     if (cfg->output_layout == LENS_OUTPUT_PROBS && cfg->softmax == 0) cfg->softmax = -1;
-    if (cfg->output_layout == LENS_OUTPUT_LOGITS && cfg->task == LENS_TASK_CLASSIFY && cfg->softmax == 0)
-        cfg->softmax = 1;
-    cfg->labels = (const char *const *)store->labels;
-    cfg->n_labels = store->n_labels;
     cfg->warnings = (const char *const *)store->warnings;
     cfg->n_warnings = store->n_warnings;
+    if (cfg->output_layout == LENS_OUTPUT_LOGITS && cfg->task == LENS_TASK_CLASSIFY && cfg->softmax == 0)
+        cfg->softmax = 1;
     return LENS_OK;
+}
+
+lens_status vision_config_resolve(const vision_model_desc *desc, const lens_vision_options *options,
+                                  lens_vision_config *cfg, vision_config_store *store) {
+    return resolve(desc, options, cfg, store, true);
+}
+
+lens_status vision_config_describe(const vision_model_desc *desc, lens_vision_config *cfg,
+                                   vision_config_store *store) {
+    return resolve(desc, NULL, cfg, store, false);
 }
 
 void vision_config_store_free(vision_config_store *store) {

@@ -79,6 +79,11 @@ typedef struct vision_config_store {
 lens_status vision_config_resolve(const vision_model_desc *desc, const lens_vision_options *options,
                                   lens_vision_config *cfg, vision_config_store *store);
 void vision_config_store_free(vision_config_store *store);
+/* As vision_config_resolve without options, leaving the task AUTO when the
+ * metadata gives none (for lens info). On failure cfg still describes what
+ * was resolved before the error. */
+lens_status vision_config_describe(const vision_model_desc *desc, lens_vision_config *cfg,
+                                   vision_config_store *store);
 
 /* Parsers of metadata values (exposed for tests). Each returns false on
  * anything malformed; lists allocate into *out and *n (free each string and the
@@ -163,6 +168,8 @@ const char *vision_output_str(const vision_outputs *o, size_t i, char *buf, size
 float vision_tensor_get(const lens_tensor *t, int64_t i);
 bool vision_dtype_is_float(lens_dtype d);
 bool vision_dtype_is_int(lens_dtype d);
+/* Float, integer or bool: readable with vision_tensor_get. */
+bool vision_tensor_is_comparable(const lens_tensor *t);
 
 /* Do these scores look like logits (outside [0,1] or not summing to ~1)? */
 bool vision_looks_like_logits(const float *v, int64_t n);
