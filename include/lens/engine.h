@@ -113,7 +113,8 @@ typedef struct lens_tensor {
     void *data;
 } lens_tensor;
 
-/* Number of elements (1 for a scalar, 0 if any dimension is 0). */
+/* Number of elements (1 for a scalar, 0 if any dimension is 0); -1 if the
+ * rank or a dimension is invalid or the count overflows int64. */
 LENS_API int64_t lens_tensor_numel(const lens_tensor *t);
 
 /* Safety limits applied to everything read from a model file. Zero in a

@@ -55,6 +55,9 @@ char *lens_strndup(const char *s, size_t n);
 /* Test hook: make the n-th allocation from now fail (n >= 1); 0 disables.
  * Returns how many allocations happened since the last call. */
 uint64_t lens_alloc_fail_after(uint64_t n);
+/* Test hook: blocks allocated through the functions above and not yet
+ * freed, process-wide. Equal before and after a balanced piece of work. */
+int64_t lens_alloc_live(void);
 
 /* ---- checked arithmetic (for anything that came from a file) ----------- */
 static inline bool lens_mul_ovf_i64(int64_t a, int64_t b, int64_t *out) {

@@ -24,18 +24,30 @@ const char *lens_dtype_name(lens_dtype t) {
 }
 
 int64_t lens_tensor_numel(const lens_tensor *t) {
-    int64_t n = 1;
-    for (int32_t i = 0; i < t->ndim; i++) n *= t->dims[i];
+    /* Called on caller-built views too: never overflow (a zero dimension
+     * anywhere makes 0 even when the others multiply past int64). */
+    if (t->ndim < 0 || t->ndim > LENS_MAX_DIMS) return -1;
+    int64_t n;
+    if (!lens_shape_numel(t->ndim, t->dims, &n)) return -1;
     return n;
 }
 
-bool lens_shape_numel(int32_t ndim, const int64_t *dims, int64_t *out) {
+bool lens_shape_extent(int32_t ndim, const int64_t *dims, int64_t *out) {
     int64_t n = 1;
     for (int32_t i = 0; i < ndim; i++) {
         if (dims[i] < 0) return false;
-        if (lens_mul_ovf_i64(n, dims[i], &n)) return false;
+        if (dims[i] && lens_mul_ovf_i64(n, dims[i], &n)) return false;
     }
     *out = n;
+    return true;
+}
+
+bool lens_shape_numel(int32_t ndim, const int64_t *dims, int64_t *out) {
+    int64_t ext;
+    if (!lens_shape_extent(ndim, dims, &ext)) return false;
+    for (int32_t i = 0; i < ndim; i++)
+        if (dims[i] == 0) ext = 0;
+    *out = ext;
     return true;
 }
 

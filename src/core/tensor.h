@@ -4,8 +4,14 @@
 
 #include "core/common.h"
 
-/* numel with overflow check: false if the product overflows int64. */
+/* numel with overflow check: false if a dimension is negative or the
+ * product of the non-zero dimensions overflows int64 (so that no partial
+ * product of the dims of an accepted shape, empty or not, can overflow). */
 bool lens_shape_numel(int32_t ndim, const int64_t *dims, int64_t *out);
+/* Product of the non-zero dimensions (1 for a scalar); false if a
+ * dimension is negative or it overflows int64. Limits on element counts
+ * apply to it, so an empty tensor cannot carry absurd dimensions. */
+bool lens_shape_extent(int32_t ndim, const int64_t *dims, int64_t *out);
 /* Bytes of a tensor (numel * dtype size), overflow-checked. */
 bool lens_tensor_nbytes(const lens_tensor *t, size_t *out);
 bool lens_shape_equal(int32_t na, const int64_t *a, int32_t nb, const int64_t *b);

@@ -202,24 +202,22 @@ lens_status lens_onnx_decode_tensor(const lens_onnx_ctx *c, const lens_pb *msg, 
                           nd, LENS_MAX_DIMS);
     out->dtype = (lens_dtype)dt;
     out->ndim = (int32_t)nd;
-    int64_t numel = 1;
-    bool ovf = false;
     for (size_t i = 0; i < nd; i++) {
         int64_t d = (int64_t)dims[i];
         if (d < 0)
             return lens_error(LENS_STATUS_INVALID_MODEL, "tensor '%s': dimension %zu is negative (%lld)", tn, i,
                               (long long)d);
         out->dims[i] = d;
-        ovf = ovf || lens_mul_ovf_i64(numel, d, &numel);
     }
     char shp[160];
     lens_shape_str(out->ndim, out->dims, shp, sizeof shp);
-    /* A zero dimension makes the product 0 whatever overflowed before it. */
-    bool zero = false;
-    for (size_t i = 0; i < nd; i++) zero = zero || out->dims[i] == 0;
-    if (zero) numel = 0, ovf = false;
+    /* The element limit applies to the product of the non-zero dims: an
+     * empty tensor with dims [0, 2^40, 2^40] would make every operator's
+     * partial products of its dims overflow. */
+    int64_t numel = 0, extent = 0;
+    bool ovf = !lens_shape_extent(out->ndim, out->dims, &extent) || !lens_shape_numel(out->ndim, out->dims, &numel);
     size_t esize = lens_dtype_size(out->dtype), nbytes = 0;
-    if (ovf || (uint64_t)numel > c->limits->max_tensor_elements)
+    if (ovf || (uint64_t)extent > c->limits->max_tensor_elements)
         return lens_error(LENS_STATUS_LIMIT_EXCEEDED, "tensor '%s': dims %s have more than %llu elements", tn, shp,
                           (unsigned long long)c->limits->max_tensor_elements);
     if (lens_mul_ovf_size((size_t)numel, esize, &nbytes) || nbytes > c->limits->max_tensor_bytes)

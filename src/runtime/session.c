@@ -81,6 +81,8 @@ struct lens_exec {
 
 /* ---------------------------------------------------------------------- */
 
+static void env_free(lens_env *e);
+
 static lens_status env_init(lens_env *e, const lens_graph *g, lens_env *parent) {
     memset(e, 0, sizeof *e);
     e->g = g;
@@ -89,15 +91,17 @@ static lens_status env_init(lens_env *e, const lens_graph *g, lens_env *parent) 
     e->vals = lens_calloc(n, sizeof(lens_tensor));
     e->owned = lens_calloc(n, 1);
     e->remaining = lens_calloc(n, sizeof(int32_t));
-    if (!e->vals || !e->owned || !e->remaining)
+    if (!e->vals || !e->owned || !e->remaining) {
+        env_free(e); /* nothing half-built is left for the caller to free */
         return lens_error(LENS_STATUS_OUT_OF_MEMORY, "out of memory creating execution state");
+    }
     for (int32_t v = 0; v < g->n_values; v++)
         if (g->values[v].constant) e->vals[v] = *g->values[v].constant;
     return LENS_OK;
 }
 
 static void env_release_values(lens_env *e) {
-    if (!e->vals) return;
+    if (!e->vals || !e->owned) return;
     for (int32_t v = 0; v < e->g->n_values; v++) {
         if (e->owned[v]) lens_aligned_free(e->vals[v].data);
         e->owned[v] = 0;
@@ -220,14 +224,16 @@ lens_status lens_exec_output(lens_exec *ex, int32_t i, lens_dtype dtype, int32_t
                           LENS_MAX_DIMS);
     size_t esize = lens_dtype_size(dtype);
     if (!esize) return lens_error(LENS_STATUS_UNSUPPORTED, "output %d has unsupported type %s", i, lens_dtype_name(dtype));
-    int64_t numel;
-    if (!lens_shape_numel(ndim, dims, &numel)) {
+    int64_t numel, extent;
+    if (!lens_shape_numel(ndim, dims, &numel) || !lens_shape_extent(ndim, dims, &extent)) {
         char b[160];
         return lens_error(LENS_STATUS_LIMIT_EXCEEDED, "output %d shape %s is invalid or overflows", i,
                           lens_shape_str(ndim, dims, b, sizeof b));
     }
     size_t bytes;
-    if ((uint64_t)numel > lim->max_tensor_elements || lens_mul_ovf_size((size_t)numel, esize, &bytes) ||
+    /* The element limit bounds the non-zero dims even of an empty tensor
+     * (see lens_shape_extent). */
+    if ((uint64_t)extent > lim->max_tensor_elements || lens_mul_ovf_size((size_t)numel, esize, &bytes) ||
         bytes > lim->max_tensor_bytes) {
         char b[160];
         return lens_error(LENS_STATUS_LIMIT_EXCEEDED, "output %d shape %s exceeds the tensor size limit", i,
@@ -530,7 +536,9 @@ static lens_status plan_build(lens_session *s) {
     if (total > s->model->limits.max_plan_bytes)
         return lens_error(LENS_STATUS_LIMIT_EXCEEDED, "memory plan needs %zu bytes, over the limit of %llu", total,
                           (unsigned long long)s->model->limits.max_plan_bytes);
-    if (total > p->arena_size || total < p->arena_size / 2) {
+    /* Always an arena, even for a plan of empty tensors: their views point
+     * at it (arena + 0), never at NULL. */
+    if (!p->arena || total > p->arena_size || total < p->arena_size / 2) {
         lens_aligned_free(p->arena);
         p->arena = lens_aligned_alloc(total ? total : 64);
         if (!p->arena) {
@@ -643,10 +651,12 @@ static lens_status check_inputs(const lens_model *m, size_t n, const lens_tensor
             return lens_error(LENS_STATUS_SHAPE_MISMATCH, "input '%s': expected shape %s, got %s", vi->name,
                               vi->ndim < 0 ? "(any)" : want, lens_shape_str(t->ndim, t->dims, got, sizeof got));
         }
-        int64_t numel;
+        int64_t numel, extent;
         size_t bytes;
-        if (!lens_shape_numel(t->ndim, t->dims, &numel) || (uint64_t)numel > m->limits.max_tensor_elements ||
-            lens_mul_ovf_size((size_t)numel, lens_dtype_size(t->dtype), &bytes))
+        if (!lens_shape_numel(t->ndim, t->dims, &numel) || !lens_shape_extent(t->ndim, t->dims, &extent) ||
+            (uint64_t)extent > m->limits.max_tensor_elements ||
+            lens_mul_ovf_size((size_t)numel, lens_dtype_size(t->dtype), &bytes) ||
+            bytes > m->limits.max_tensor_bytes)
             return lens_error(LENS_STATUS_LIMIT_EXCEEDED, "input '%s': shape %s is too large", vi->name,
                               lens_shape_str(t->ndim, t->dims, got, sizeof got));
         if (!t->data && numel)
