@@ -11,11 +11,32 @@
 #define LENS_PNG_MAX_CHUNK ((size_t)64 << 20)
 #define LENS_PNG_MAX_CACHE ((size_t)128 << 20)
 
-static struct spng_alloc g_alloc = {lens_malloc, lens_realloc, lens_calloc, lens_free};
+/* libspng reports a failed allocation inside zlib as a stream error; the
+ * wrappers remember it so that the caller sees OUT_OF_MEMORY, not "bad PNG". */
+static _Thread_local bool g_alloc_failed;
+
+static void *png_malloc(size_t n) {
+    void *p = lens_malloc(n);
+    if (!p) g_alloc_failed = true;
+    return p;
+}
+static void *png_realloc(void *q, size_t n) {
+    void *p = lens_realloc(q, n);
+    if (!p) g_alloc_failed = true;
+    return p;
+}
+static void *png_calloc(size_t n, size_t s) {
+    void *p = lens_calloc(n, s);
+    if (!p) g_alloc_failed = true;
+    return p;
+}
+
+static struct spng_alloc g_alloc = {png_malloc, png_realloc, png_calloc, lens_free};
 
 static lens_status spng_fail(const char *name, const char *what, int r) {
-    lens_status st = r == SPNG_EMEM ? LENS_STATUS_OUT_OF_MEMORY : LENS_STATUS_INVALID_ARGUMENT;
-    return lens_error(st, "%s: bad PNG: %s: %s", name, what, spng_strerror(r));
+    if (r == SPNG_EMEM || g_alloc_failed)
+        return lens_error(LENS_STATUS_OUT_OF_MEMORY, "%s: out of memory decoding the PNG (%s)", name, what);
+    return lens_error(LENS_STATUS_INVALID_ARGUMENT, "%s: bad PNG: %s: %s", name, what, spng_strerror(r));
 }
 
 /* Swap R and B in place (RGB <-> BGR, RGBA <-> BGRA). */
@@ -27,8 +48,19 @@ static void swap_rb(uint8_t *p, int64_t n, int ch) {
     }
 }
 
+/* libspng stops at the IEND chunk type without reading its CRC; a file cut
+ * inside those last bytes is truncated all the same. Trailing bytes after
+ * IEND are tolerated (as libpng does), so look backwards for it. */
+static bool has_iend(const uint8_t *d, size_t n) {
+    static const uint8_t iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82};
+    for (size_t i = n; i >= 12 + 8; i--)
+        if (d[i - 12] == 0 && memcmp(d + i - 12, iend, 12) == 0) return true;
+    return false;
+}
+
 lens_status lens_png_decode(const char *name, const uint8_t *data, size_t size,
                             const lens_decode_options *opt, lens_image *out) {
+    g_alloc_failed = false;
     spng_ctx *ctx = spng_ctx_new2(&g_alloc, 0);
     if (!ctx) return lens_error(LENS_STATUS_OUT_OF_MEMORY, "%s: out of memory", name);
     lens_image img = {0};
@@ -85,6 +117,16 @@ lens_status lens_png_decode(const char *name, const uint8_t *data, size_t size,
         st = spng_fail(name, "pixel data", r);
         goto done;
     }
+    /* Read on to IEND: a file cut after its pixel data is still truncated,
+     * and an eXIf chunk may follow the image. */
+    if ((r = spng_decode_chunks(ctx))) {
+        st = spng_fail(name, r == SPNG_EOF ? "truncated after the pixel data" : "chunks after the pixel data", r);
+        goto done;
+    }
+    if (!has_iend(data, size)) {
+        st = lens_error(LENS_STATUS_INVALID_ARGUMENT, "%s: truncated PNG (no complete IEND chunk)", name);
+        goto done;
+    }
     if (to_gray) {
         for (int32_t y = 0; y < img.height; y++)
             lens_pixels_convert_row(tmp + (size_t)y * img.width * 3, LENS_PIXEL_RGB,
@@ -110,6 +152,7 @@ done:
 lens_status lens_png_encode(const lens_image *img, uint8_t **buf, size_t *size) {
     *buf = NULL;
     *size = 0;
+    g_alloc_failed = false;
     spng_ctx *ctx = spng_ctx_new2(&g_alloc, SPNG_CTX_ENCODER);
     if (!ctx) return lens_error(LENS_STATUS_OUT_OF_MEMORY, "out of memory encoding a PNG");
     lens_status st = LENS_OK;
