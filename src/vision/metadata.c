@@ -373,6 +373,7 @@ typedef struct resolver {
     const vision_model_desc *d;
     lens_vision_config *cfg;
     vision_config_store *store;
+    int64_t fixed_w, fixed_h; /* the input's static size (0: dynamic) */
 } resolver;
 
 static const char *meta(const resolver *r, const char *key) {
@@ -507,6 +508,8 @@ static lens_status from_model(resolver *r) {
         c->preprocess.channels = LENS_CHANNELS_GRAY;
         set_origin(r, LENS_FIELD_CHANNELS, LENS_ORIGIN_MODEL, NULL);
     }
+    r->fixed_w = w > 0 ? w : 0;
+    r->fixed_h = h > 0 ? h : 0;
     if (h > 0 && w > 0 && h <= 16384 && w <= 16384) {
         c->preprocess.width = (int32_t)w;
         c->preprocess.height = (int32_t)h;
@@ -962,7 +965,7 @@ static lens_status resolve(const vision_model_desc *desc, const lens_vision_opti
                            vision_config_store *store, bool need_task) {
     memset(cfg, 0, sizeof *cfg);
     memset(store, 0, sizeof *store);
-    resolver r = {desc, cfg, store};
+    resolver r = {desc, cfg, store, 0, 0};
     lens_status st = from_model(&r);
     if (st == LENS_OK) {
         from_ultralytics(&r);
@@ -984,6 +987,20 @@ static lens_status resolve(const vision_model_desc *desc, const lens_vision_opti
         return lens_error(LENS_STATUS_UNSUPPORTED,
                           "input '%s' has no fixed size and the metadata gives none: set lens.input.size or --size",
                           desc->inputs[0].name);
+    /* A fixed input size is what the model takes, whatever else says otherwise. */
+    {
+        const lens_value_info *in = &desc->inputs[0];
+        int64_t h = r.fixed_h, w = r.fixed_w;
+        if ((h > 0 && h != cfg->preprocess.height) || (w > 0 && w != cfg->preprocess.width)) {
+            lens_vision_field f = LENS_FIELD_SIZE;
+            return lens_error(cfg->origin[f] == LENS_ORIGIN_OPTION ? LENS_STATUS_INVALID_ARGUMENT
+                                                                   : LENS_STATUS_INVALID_MODEL,
+                              "input '%s' takes %lldx%lld images but the size from %s%s%s is %dx%d", in->name,
+                              (long long)w, (long long)h, lens_origin_name(cfg->origin[f]),
+                              cfg->origin_key[f] ? " " : "", cfg->origin_key[f] ? cfg->origin_key[f] : "",
+                              (int)cfg->preprocess.width, (int)cfg->preprocess.height);
+        }
+    }
     /* Layouts that contradict the task. */
     lens_output_layout ol = cfg->output_layout;
     bool ok = ol == LENS_OUTPUT_AUTO || cfg->task == LENS_TASK_AUTO ||

@@ -118,7 +118,8 @@ static void test_lens_keys(void) {
                         "lens.post.max_det", "300",
                         "lens.post.top_k", "3",
                         NULL};
-    CHECK(resolve(NCHW224, 4, NULL, &c, &s, kv) == LENS_OK, "every lens key: %s", lens_last_error());
+    const int64_t dyn[4] = {1, 3, -1, -1};
+    CHECK(resolve(dyn, 4, NULL, &c, &s, kv) == LENS_OK, "every lens key: %s", lens_last_error());
     const lens_preprocess *p = &c.preprocess;
     CHECK(c.task == LENS_TASK_DETECT && c.n_labels == 4 && !strcmp(c.labels[1], "d\"og") &&
               !strcmp(c.labels[2], "caf\xc3\xa9") && !strcmp(c.labels[3], "\xf0\x9f\x98\x80"),
@@ -144,7 +145,7 @@ static void test_lens_keys(void) {
     o.labels = lab;
     o.n_labels = 2;
     o.labels_source = "labels file 'l.txt'";
-    CHECK(resolve(NCHW224, 4, &o, &c, &s, kv) == LENS_OK && NEAR(c.conf, 0.1) &&
+    CHECK(resolve(dyn, 4, &o, &c, &s, kv) == LENS_OK && NEAR(c.conf, 0.1) &&
               c.preprocess.resize == LENS_RESIZE_CROP && c.max_det == 7 && c.n_labels == 2 &&
               c.origin[LENS_FIELD_CONF] == LENS_ORIGIN_OPTION &&
               !strcmp(c.origin_key[LENS_FIELD_LABELS], "labels file 'l.txt'"),
@@ -277,7 +278,7 @@ static void test_foreign(void) {
           "Ultralytics task, names, imgsz (H, W), letterbox");
     vision_config_store_free(&s);
     /* lens keys beat Ultralytics'. */
-    const char *both[] = {"task", "detect", "names", "{0: 'person'}", "imgsz", "[640, 640]", "lens.labels",
+    const char *both[] = {"task", "detect", "names", "{0: 'person'}", "imgsz", "[224, 224]", "lens.labels",
                           "[\"a\", \"b\"]", "lens.input.resize", "stretch", NULL};
     CHECK(resolve(NCHW224, 4, NULL, &c, &s, both) == LENS_OK && c.n_labels == 2 &&
               c.origin[LENS_FIELD_LABELS] == LENS_ORIGIN_LENS && c.preprocess.resize == LENS_RESIZE_STRETCH,
@@ -325,6 +326,21 @@ static void test_foreign(void) {
     bo.has_conf = false;
     bo.has_std = true;
     CHECK(resolve(NCHW224, 4, &bo, &c, &s, NULL) == LENS_STATUS_INVALID_ARGUMENT, "std 0 refused");
+    vision_config_store_free(&s);
+    /* A size that the fixed input cannot take. */
+    lens_vision_options so = {0};
+    so.task = LENS_TASK_DETECT;
+    so.has_size = true;
+    so.width = 320;
+    so.height = 240;
+    CHECK(resolve(NCHW224, 4, &so, &c, &s, NULL) == LENS_STATUS_INVALID_ARGUMENT &&
+              strstr(lens_last_error(), "224x224") && strstr(lens_last_error(), "320x240"),
+          "--size against a fixed input: %s", lens_last_error());
+    vision_config_store_free(&s);
+    const char *meta_size[] = {"lens.task", "detect", "lens.input.size", "640,640", NULL};
+    CHECK(resolve(NCHW224, 4, NULL, &c, &s, meta_size) == LENS_STATUS_INVALID_MODEL &&
+              strstr(lens_last_error(), "lens.input.size"),
+          "lens.input.size against a fixed input: %s", lens_last_error());
     vision_config_store_free(&s);
 }
 
