@@ -6,74 +6,12 @@
  * the [N, C] and [N, C, D] layouts, the optional log_prob output, float16
  * and double; and the errors: a target outside [0, C), mismatched shapes and
  * types, an unknown reduction (rejected at load). */
-#include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#include "one_node_model.h"
 
-#include "core/common.h"
-#include "lens/engine.h"
+#define CHECK ONM_CHECK
 
-static int g_failures;
-
-#define CHECK(cond, ...)                                                                   \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
-            g_failures++;                                                                  \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                           \
-            fprintf(stderr, __VA_ARGS__);                                                  \
-            fprintf(stderr, "\n");                                                         \
-        }                                                                                  \
-    } while (0)
-
-/* ---- a minimal protobuf writer for one-node ONNX models ------------------ */
-
-typedef struct pb {
-    uint8_t *p;
-    size_t n, cap;
-} pb;
-
-static void pb_raw(pb *b, const void *d, size_t n) {
-    if (b->n + n > b->cap) {
-        b->cap = (b->n + n) * 2 + 64;
-        b->p = realloc(b->p, b->cap);
-        if (!b->p) abort(); /* test harness only */
-    }
-    memcpy(b->p + b->n, d, n);
-    b->n += n;
-}
-static void pb_varint(pb *b, uint64_t v) {
-    uint8_t t[10];
-    size_t n = 0;
-    do {
-        t[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
-        v >>= 7;
-    } while (v);
-    pb_raw(b, t, n);
-}
-static void pb_int(pb *b, int field, int64_t v) {
-    pb_varint(b, (uint64_t)field << 3);
-    pb_varint(b, (uint64_t)v);
-}
-static void pb_bytes(pb *b, int field, const void *d, size_t n) {
-    pb_varint(b, (uint64_t)field << 3 | 2);
-    pb_varint(b, n);
-    pb_raw(b, d, n);
-}
-static void pb_str(pb *b, int field, const char *s) { pb_bytes(b, field, s, strlen(s)); }
-static void pb_msg(pb *b, int field, pb *sub) { /* appends and frees sub */
-    pb_bytes(b, field, sub->p, sub->n);
-    free(sub->p);
-    *sub = (pb){0};
-}
-
-typedef struct tin { /* one input of the node; name NULL: omitted ("") */
-    const char *name;
-    lens_dtype dtype;
-    int32_t ndim;
-    int64_t dims[4];
-    const void *data;
-} tin;
+typedef onm_input tin;
+typedef onm_result result;
 
 typedef struct spec {
     const char *op;
@@ -87,145 +25,25 @@ typedef struct spec {
     bool log_prob_graph; /* log_prob is a graph output (else only a node output) */
 } spec;
 
-static void value_info(pb *g, int field, const char *name, lens_dtype dt, int32_t ndim,
-                       const int64_t *dims) {
-    pb vi = {0}, ty = {0}, tt = {0}, sh = {0};
-    pb_str(&vi, 1, name);
-    pb_int(&tt, 1, dt);
-    if (ndim >= 0) {
-        for (int32_t i = 0; i < ndim; i++) {
-            pb dim = {0};
-            pb_int(&dim, 1, dims[i]);
-            pb_msg(&sh, 1, &dim);
-        }
-        pb_msg(&tt, 2, &sh);
-    }
-    pb_msg(&ty, 1, &tt);
-    pb_msg(&vi, 2, &ty);
-    pb_msg(g, field, &vi);
-}
-
-static pb build_model(const spec *s) {
-    pb model = {0}, opset = {0}, graph = {0}, node = {0};
-    pb_int(&model, 1, 8); /* ir_version */
-    pb_str(&opset, 1, "");
-    pb_int(&opset, 2, s->opset);
-    pb_msg(&model, 8, &opset);
-    for (int32_t i = 0; i < s->n_in; i++) pb_str(&node, 1, s->in[i].name ? s->in[i].name : "");
-    pb_str(&node, 2, "loss");
-    if (s->n_out > 1) pb_str(&node, 2, "log_prob");
-    pb_str(&node, 4, s->op);
-    if (s->reduction) {
-        pb a = {0};
-        pb_str(&a, 1, "reduction");
-        pb_str(&a, 4, s->reduction);
-        pb_int(&a, 20, 3); /* STRING */
-        pb_msg(&node, 5, &a);
-    }
-    if (s->has_ii) {
-        pb a = {0};
-        pb_str(&a, 1, "ignore_index");
-        pb_int(&a, 3, s->ii);
-        pb_int(&a, 20, 2); /* INT */
-        pb_msg(&node, 5, &a);
-    }
-    pb_msg(&graph, 1, &node);
-    pb_str(&graph, 2, "loss_test");
-    for (int32_t i = 0; i < s->n_in; i++)
-        if (s->in[i].name)
-            value_info(&graph, 11, s->in[i].name, s->in[i].dtype, s->in[i].ndim, s->in[i].dims);
-    value_info(&graph, 12, "loss", s->in[0].dtype, -1, NULL);
-    if (s->n_out > 1 && s->log_prob_graph)
-        value_info(&graph, 12, "log_prob", s->in[0].dtype, -1, NULL);
-    pb_msg(&model, 7, &graph);
-    return model;
-}
-
-typedef struct result {
-    lens_status open, run;
-    int32_t ndim[2];
-    int64_t dims[2][4];
-    int64_t numel[2];
-    double v[2][64];
-} result;
-
-static double get_f64(const lens_tensor *t, int64_t i) {
-    switch (t->dtype) {
-    case LENS_DTYPE_FLOAT: return ((const float *)t->data)[i];
-    case LENS_DTYPE_DOUBLE: return ((const double *)t->data)[i];
-    case LENS_DTYPE_FLOAT16: return lens_f16_to_f32(((const uint16_t *)t->data)[i]);
-    default: return NAN;
-    }
-}
-
-/* Opens and runs the model (twice: the second run uses the memory plan). */
 static result run_spec(const spec *s) {
-    result r;
-    memset(&r, 0, sizeof r);
-    pb m = build_model(s);
-    lens_model *model = NULL;
-    r.open = lens_model_open_memory(m.p, m.n, NULL, &model);
-    if (r.open != LENS_OK) {
-        free(m.p);
-        return r;
-    }
-    lens_session *sess = NULL;
-    if (lens_session_create(model, NULL, &sess) != LENS_OK) {
-        r.open = LENS_STATUS_INTERNAL;
-        lens_model_free(model);
-        free(m.p);
-        return r;
-    }
-    lens_tensor in[3];
-    size_t n = 0;
-    for (int32_t i = 0; i < s->n_in; i++) {
-        if (!s->in[i].name) continue;
-        lens_tensor t = {s->in[i].dtype, s->in[i].ndim, {0}, (void *)s->in[i].data};
-        memcpy(t.dims, s->in[i].dims, sizeof s->in[i].dims);
-        in[n++] = t;
-    }
-    for (int rep = 0; rep < 2; rep++) {
-        r.run = lens_session_run(sess, n, in);
-        if (r.run != LENS_OK) break;
-        size_t n_out = lens_model_output_count(model);
-        for (size_t o = 0; o < n_out && o < 2; o++) {
-            lens_tensor y;
-            if (lens_session_output(sess, o, &y) != LENS_OK) {
-                r.run = LENS_STATUS_INTERNAL;
-                break;
-            }
-            r.ndim[o] = y.ndim;
-            memcpy(r.dims[o], y.dims, sizeof r.dims[o]);
-            r.numel[o] = lens_tensor_numel(&y);
-            for (int64_t i = 0; i < r.numel[o] && i < 64; i++) r.v[o][i] = get_f64(&y, i);
-        }
-    }
-    lens_session_free(sess);
-    lens_model_free(model);
-    free(m.p);
-    return r;
+    onm_spec o;
+    memset(&o, 0, sizeof o);
+    o.op = s->op;
+    o.opset = s->opset;
+    o.n_in = s->n_in;
+    for (int32_t i = 0; i < s->n_in; i++) o.in[i] = s->in[i];
+    int a = 0;
+    if (s->reduction) o.attr[a++] = (onm_attr){"reduction", 3, 0, s->reduction, NULL, 0};
+    if (s->has_ii) o.attr[a++] = (onm_attr){"ignore_index", 2, s->ii, NULL, NULL, 0};
+    o.n_out = s->n_out;
+    o.out[0] = "loss";
+    o.out[1] = "log_prob";
+    o.out_dtype[0] = o.out_dtype[1] = s->in[0].dtype;
+    o.out_hidden = s->log_prob_graph ? 0 : 2;
+    return onm_run(&o);
 }
 
-static bool close_to(double got, double want, double tol) {
-    if (isnan(want)) return isnan(got);
-    return fabs(got - want) <= tol * (1.0 + fabs(want));
-}
-
-static void expect_values(const char *what, const result *r, int out, int32_t ndim,
-                          const int64_t *dims, const double *want, int64_t n, double tol) {
-    CHECK(r->open == LENS_OK && r->run == LENS_OK, "%s: open %d run %d: %s", what, r->open, r->run,
-          lens_last_error());
-    if (r->open != LENS_OK || r->run != LENS_OK) return;
-    CHECK(r->ndim[out] == ndim, "%s: output %d has rank %d, want %d", what, out, r->ndim[out], ndim);
-    for (int32_t i = 0; i < ndim && i < r->ndim[out]; i++)
-        CHECK(r->dims[out][i] == dims[i], "%s: output %d dim %d is %lld, want %lld", what, out, i,
-              (long long)r->dims[out][i], (long long)dims[i]);
-    CHECK(r->numel[out] == n, "%s: output %d has %lld elements, want %lld", what, out,
-          (long long)r->numel[out], (long long)n);
-    for (int64_t i = 0; i < n && i < r->numel[out]; i++)
-        CHECK(close_to(r->v[out][i], want[i], tol), "%s: output %d [%lld] = %.9g, want %.9g", what,
-              out, (long long)i, r->v[out][i], want[i]);
-}
+#define expect_values onm_expect
 
 /* ---- NegativeLogLikelihoodLoss ------------------------------------------- */
 
@@ -469,8 +287,8 @@ int main(void) {
     test_nll_layouts();
     test_nll_errors();
     test_sce();
-    if (g_failures) {
-        fprintf(stderr, "%d check(s) failed\n", g_failures);
+    if (onm_failures) {
+        fprintf(stderr, "%d check(s) failed\n", onm_failures);
         return 1;
     }
     printf("test_loss: all checks passed\n");
