@@ -37,6 +37,7 @@
 #include <stdio.h>
 
 #include "image/image_internal.h"
+#include "image/pp_kernels.h"
 
 /* Largest model input side and virtual resize side accepted. */
 #define LENS_PREPROCESS_MAX_SIDE 32768
@@ -193,6 +194,7 @@ typedef struct pass {
     uint8_t *dst8;      /* the tensor, as uint8 or float */
     float *dstf;
     float lut[3][256];  /* (v * scale - mean) / std per channel */
+    const lens_pp_kernels *k;
 } pass;
 
 /* The row the resize reads: the image's own row, or its gray conversion. */
@@ -203,39 +205,24 @@ static const uint8_t *src_row(pass *p, int32_t y) {
     return p->gray_row;
 }
 
-static inline void emit_c(pass *p, int32_t y, const int C) {
+/* Writes output row y from vrow (W pixels of C interleaved 8-bit values). */
+static void emit(pass *p, int32_t y) {
     const lens_preprocess *s = p->spec;
-    int64_t W = s->width, plane = (int64_t)s->width * s->height;
+    size_t W = (size_t)s->width, plane = W * (size_t)s->height, row = (size_t)y * W;
     const uint8_t *v = p->vrow;
     if (s->dtype == LENS_DTYPE_UINT8) {
-        uint8_t *dst = p->dst8;
-        if (s->layout == LENS_LAYOUT_NHWC) {
-            memcpy(dst + y * W * C, v, (size_t)(W * C));
-        } else {
-            for (int c = 0; c < C; c++) {
-                uint8_t *o = dst + c * plane + y * W;
-                for (int64_t x = 0; x < W; x++) o[x] = v[x * C + c];
-            }
-        }
-        return;
-    }
-    float *dst = p->dstf;
-    if (s->layout == LENS_LAYOUT_NHWC) {
-        float *o = dst + y * W * C;
-        for (int64_t x = 0; x < W; x++)
-            for (int c = 0; c < C; c++) o[x * C + c] = p->lut[c][v[x * C + c]];
+        if (s->layout == LENS_LAYOUT_NHWC || p->C == 1)
+            memcpy(p->dst8 + row * p->C, v, W * p->C);
+        else
+            p->k->u8_planar3(v, p->dst8 + row, p->dst8 + plane + row, p->dst8 + 2 * plane + row, W);
+    } else if (p->C == 1) {
+        p->k->f32_planar1(v, p->lut[0], p->dstf + row, W);
+    } else if (s->layout == LENS_LAYOUT_NHWC) {
+        p->k->f32_interleaved3(v, (const float(*)[256])p->lut, p->dstf + row * 3, W);
     } else {
-        for (int c = 0; c < C; c++) {
-            float *o = dst + c * plane + y * W;
-            const float *l = p->lut[c];
-            for (int64_t x = 0; x < W; x++) o[x] = l[v[x * C + c]];
-        }
+        p->k->f32_planar3(v, (const float(*)[256])p->lut, p->dstf + row, p->dstf + plane + row,
+                          p->dstf + 2 * plane + row, W);
     }
-}
-
-static void emit(pass *p, int32_t y) {
-    if (p->C == 3) emit_c(p, y, 3);
-    else emit_c(p, y, 1);
 }
 
 /* ---- bilinear (INTER_LINEAR, and INTER_AREA's upscaling mode) ------------ */
@@ -247,22 +234,6 @@ typedef struct linear_state {
     int32_t ids[2];     /* which source rows they hold (-1: none) */
 } linear_state;
 
-static inline void hpass_c(const pass *p, const linear_state *L, const uint8_t *src, int32_t *dst,
-                           int32_t n, const int C) {
-    const int32_t *o0 = L->o0, *o1 = L->o1;
-    const int16_t *w0 = L->tx.w0, *w1 = L->tx.w1;
-    int m0 = p->map[0], m1 = C > 1 ? p->map[1] : 0, m2 = C > 2 ? p->map[2] : 0;
-    for (int32_t i = 0; i < n; i++) {
-        const uint8_t *a = src + o0[i], *b = src + o1[i];
-        int32_t wa = w0[i], wb = w1[i];
-        dst[i * C] = a[m0] * wa + b[m0] * wb;
-        if (C > 1) {
-            dst[i * C + 1] = a[m1] * wa + b[m1] * wb;
-            dst[i * C + 2] = a[m2] * wa + b[m2] * wb;
-        }
-    }
-}
-
 /* The cached horizontal pass of source row `sy`, computing it into a slot
  * that does not hold row `keep`. */
 static const int32_t *linear_row(pass *p, linear_state *L, int32_t sy, int32_t keep, int32_t n) {
@@ -270,8 +241,8 @@ static const int32_t *linear_row(pass *p, linear_state *L, int32_t sy, int32_t k
         if (L->ids[k] == sy) return L->rows[k];
     int k = L->ids[0] == keep ? 1 : 0;
     const uint8_t *src = src_row(p, sy);
-    if (p->C == 3) hpass_c(p, L, src, L->rows[k], n, 3);
-    else hpass_c(p, L, src, L->rows[k], n, 1);
+    if (p->C == 3) p->k->hlinear3(src, L->o0, L->o1, L->tx.w0, L->tx.w1, p->map, L->rows[k], (size_t)n);
+    else p->k->hlinear1(src, L->o0, L->o1, L->tx.w0, L->tx.w1, L->rows[k], (size_t)n);
     L->ids[k] = sy;
     return L->rows[k];
 }
@@ -310,13 +281,7 @@ static lens_status run_linear(pass *p, bool area_mode) {
         int32_t a = L.ty.i0[k], b = L.ty.i1[k];
         const int32_t *r0 = linear_row(p, &L, a, b, n);
         const int32_t *r1 = linear_row(p, &L, b, a, n);
-        int32_t b0 = L.ty.w0[k], b1 = L.ty.w1[k];
-        /* OpenCV's VResizeLinearVec_32s8u: v_mul_hi on (row >> 4) in int16. */
-        for (size_t i = 0; i < nc; i++) {
-            int32_t t = (((r0[i] >> 4) * b0) >> 16) + (((r1[i] >> 4) * b1) >> 16);
-            t = (t + 2) >> 2;
-            v[i] = (uint8_t)(t < 0 ? 0 : t > 255 ? 255 : t);
-        }
+        p->k->vblend(r0, r1, L.ty.w0[k], L.ty.w1[k], v, nc);
         emit(p, g->y_lo + k);
     }
     lens_free(blk);
@@ -447,6 +412,7 @@ lens_status lens_preprocess_image(const lens_image *img, const lens_preprocess *
     const geom *g = &p->g;
     p->img = img;
     p->spec = spec;
+    p->k = lens_pp_kernels_best();
     p->C = spec_channels(spec);
     p->dst8 = dst;
     p->dstf = dst;
