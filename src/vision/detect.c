@@ -308,6 +308,35 @@ lens_status vision_decode_detections(const lens_vision_config *cfg, const vision
     case LENS_OUTPUT_YOLOV8: {
         /* Element (attribute a, box i). */
         int64_t sa = p.channel_first ? p.n : 1, si = p.channel_first ? 1 : p.attrs;
+        if (p.channel_first && t->dtype == LENS_DTYPE_FLOAT && p.n > 0) {
+            /* [1, 4+C, N] float: best class by rows, each read contiguously
+             * (a column at a time would stride N floats per class). */
+            const float *f = t->data;
+            float *best = lens_malloc((size_t)p.n * sizeof *best);
+            int32_t *bc = lens_malloc((size_t)p.n * sizeof *bc);
+            if (!best || !bc) {
+                lens_free(best);
+                lens_free(bc);
+                lens_free(c);
+                return lens_error(LENS_STATUS_OUT_OF_MEMORY, "detect: out of memory");
+            }
+            for (int64_t i = 0; i < p.n; i++) {
+                float v = f[4 * p.n + i];
+                best[i] = v == v ? v : -INFINITY; /* NaN never wins */
+                bc[i] = 0;
+            }
+            for (int64_t k = 1; k < p.n_classes; k++) {
+                const float *row = f + (4 + k) * p.n;
+                for (int64_t i = 0; i < p.n; i++)
+                    if (row[i] > best[i]) best[i] = row[i], bc[i] = (int32_t)k;
+            }
+            for (int64_t i = 0; i < p.n; i++)
+                if (best[i] > conf)
+                    push(&p, cfg, c, &n, f[i], f[p.n + i], f[2 * p.n + i], f[3 * p.n + i], best[i], bc[i], i);
+            lens_free(best);
+            lens_free(bc);
+            break;
+        }
         for (int64_t i = 0; i < p.n; i++) {
             int64_t best = 0;
             float bs = -INFINITY;
