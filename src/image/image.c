@@ -246,10 +246,12 @@ lens_status lens_image_write_file(const char *path, const lens_image *img, int32
         lens_free(buf);
         return lens_error(LENS_STATUS_IO_ERROR, "%s: cannot create: %s", path, strerror(errno));
     }
+    errno = 0;
     size_t put = fwrite(buf, 1, size, f);
     int err = errno;
     lens_free(buf);
     if (fclose(f) != 0 || put != size) {
+        if (!err) err = errno;
         remove(path);
         return lens_error(LENS_STATUS_IO_ERROR, "%s: write failed: %s", path, strerror(err ? err : EIO));
     }

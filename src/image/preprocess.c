@@ -393,6 +393,10 @@ lens_status lens_preprocess_image(const lens_image *img, const lens_preprocess *
     if (!img || !img->data || sch == 0 || img->width <= 0 || img->height <= 0 ||
         img->stride < (int64_t)img->width * sch)
         return lens_error(LENS_STATUS_INVALID_ARGUMENT, "preprocess: not a valid image");
+    /* Source offsets inside a row are int32 in the tables. */
+    if ((int64_t)img->width * sch > INT32_MAX)
+        return lens_error(LENS_STATUS_LIMIT_EXCEEDED, "preprocess: image rows of %d pixels are too wide",
+                          (int)img->width);
     size_t need = lens_preprocess_tensor_bytes(spec);
     if (!dst || dst_bytes < need)
         return lens_error(LENS_STATUS_INVALID_ARGUMENT,

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <jpeglib.h>
+
 #include "core/common.h"
 #include "image/image_internal.h"
 #include "image/pp_kernels.h"
@@ -513,6 +515,52 @@ static void test_scaled_decode(void) {
     lens_free(jpg);
 }
 
+/* ---- CMYK JPEG (Adobe, inverted inks) ----------------------------------------------- */
+
+static void test_cmyk(void) {
+    /* 16x16: left half red, right half grey 50%, written as inverted CMYK
+     * the way Photoshop does (libjpeg adds the Adobe marker for CMYK). */
+    struct jpeg_compress_struct c;
+    struct jpeg_error_mgr err;
+    c.err = jpeg_std_error(&err);
+    jpeg_create_compress(&c);
+    unsigned char *buf = NULL;
+    unsigned long size = 0;
+    jpeg_mem_dest(&c, &buf, &size);
+    c.image_width = 16, c.image_height = 16, c.input_components = 4, c.in_color_space = JCS_CMYK;
+    jpeg_set_defaults(&c);
+    jpeg_set_quality(&c, 100, TRUE);
+    jpeg_start_compress(&c, TRUE);
+    uint8_t row[64];
+    for (int x = 0; x < 16; x++) {
+        uint8_t *p = row + 4 * x;
+        if (x < 8) p[0] = 255, p[1] = 0, p[2] = 0, p[3] = 255;   /* c=0 m=1 y=1 k=0: red */
+        else p[0] = 255, p[1] = 255, p[2] = 255, p[3] = 128;      /* k=0.5: grey 128 */
+    }
+    for (int y = 0; y < 16; y++) {
+        JSAMPROW r = row;
+        jpeg_write_scanlines(&c, &r, 1);
+    }
+    jpeg_finish_compress(&c);
+    jpeg_destroy_compress(&c);
+    lens_image img;
+    lens_decode_options o = {0};
+    o.format = LENS_PIXEL_BGR;
+    CHECK(lens_image_decode_memory(buf, size, &o, &img) == LENS_OK, "cmyk decode: %s", lens_last_error());
+    if (img.data) {
+        const uint8_t *l = img.data + img.stride * 8 + 2 * 3, *r = img.data + img.stride * 8 + 13 * 3;
+        CHECK(l[2] > 245 && l[1] < 10 && l[0] < 10, "cmyk red as bgr: %d %d %d", l[0], l[1], l[2]);
+        CHECK(abs(r[0] - 128) < 4 && abs(r[1] - 128) < 4 && abs(r[2] - 128) < 4, "cmyk grey: %d %d %d", r[0], r[1],
+              r[2]);
+    }
+    lens_image_release(&img);
+    o.format = LENS_PIXEL_GRAY;
+    CHECK(lens_image_decode_memory(buf, size, &o, &img) == LENS_OK && img.format == LENS_PIXEL_GRAY, "cmyk to gray");
+    if (img.data) CHECK(abs(img.data[img.stride * 8 + 2] - 76) < 4, "cmyk red as gray: %d", img.data[img.stride * 8 + 2]);
+    lens_image_release(&img);
+    free(buf);
+}
+
 /* ---- preprocessing -------------------------------------------------------------- */
 
 static lens_status pp_run(const lens_image *img, const lens_preprocess *pp, void **out, lens_transform *tf) {
@@ -873,6 +921,7 @@ int main(void) {
     test_exif();
     test_hostile();
     test_scaled_decode();
+    test_cmyk();
     test_preprocess_hand();
     test_preprocess_geometry();
     test_preprocess_errors();
