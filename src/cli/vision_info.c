@@ -40,7 +40,7 @@ static void field_value(const lens_vision_config *c, lens_vision_field f, char *
         snprintf(b, n, "%s", c->box_format == LENS_BOX_XYXY ? "xyxy" : c->box_format == LENS_BOX_CXCYWH ? "cxcywh" : "auto");
         break;
     case LENS_FIELD_NORMALIZED:
-        snprintf(b, n, "%s", c->origin[f] == LENS_ORIGIN_DEFAULT ? "auto" : c->normalized ? "1" : "0");
+        snprintf(b, n, "%s", c->normalized ? "1" : "0");
         break;
     case LENS_FIELD_CONF: snprintf(b, n, "%g", (double)c->conf); break;
     case LENS_FIELD_IOU: snprintf(b, n, "%g", (double)c->iou); break;
@@ -79,14 +79,15 @@ static void outputs_meaning(const lens_vision_config *cfg, size_t n_out, const l
         vision_det_plan p;
         if (vision_detect_plan(cfg, &o, &p) != LENS_OK) snprintf(b, n, "error: %s", lens_last_error());
         else if (p.layout == LENS_OUTPUT_BOXES_SCORES)
-            snprintf(b, n, "boxes_scores: boxes = output %d, scores = output %d%s, labels = %s%s", p.boxes, p.scores,
-                     p.scores_per_class ? " (per class)" : "", p.labels >= 0 ? "an output" : "none",
-                     p.normalized ? ", normalised" : "");
+            snprintf(b, n, "boxes_scores: boxes = output %d, scores = output %d%s, labels = %s%s; %s", p.boxes,
+                     p.scores, p.scores_per_class ? " (per class)" : "", p.labels >= 0 ? "an output" : "none",
+                     p.normalized ? ", normalised" : "", p.nms ? "NMS by lens" : "NMS done by the model");
         else
             snprintf(b, n, "%s: %lld candidate boxes, %lld classes, %s boxes%s%s", lens_output_layout_name(p.layout),
                      (long long)p.n, (long long)p.n_classes, p.box == LENS_BOX_CXCYWH ? "cxcywh" : "xyxy",
                      p.normalized ? " normalised" : " in input pixels",
-                     p.layout == LENS_OUTPUT_YOLOV8 ? (p.channel_first ? ", [1, 4+C, N]" : ", [1, N, 4+C]") : "");
+                     p.layout == LENS_OUTPUT_YOLOV8 ? (p.channel_first ? ", [1, 4+C, N]" : ", [1, N, 4+C]")
+                     : p.layout == LENS_OUTPUT_SSD ? "; NMS done by the model" : "");
     } else if (cfg->task == LENS_TASK_CLASSIFY) {
         int64_t c;
         if (vision_classify_plan(cfg, &o, &c) != LENS_OK) snprintf(b, n, "error: %s", lens_last_error());

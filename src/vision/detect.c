@@ -13,8 +13,10 @@
  *                 or scores [N, C]. Found by name (box, score/conf,
  *                 label/class) or else by shape and type.
  *   ssd           [1, 1, N, 7] or [N, 7]: image_id, label, score, x1, y1, x2,
- *                 y2, normalised unless lens.output.normalized says 0; rows
- *                 after an image_id of -1 are ignored (DetectionOutput).
+ *                 y2; rows after an image_id of -1 are ignored (DetectionOutput).
+ * boxes_scores with per-box scores and labels, and ssd, are already the
+ * result of the graph's own NMS: lens only thresholds, orders and cuts them
+ * at max_det (NMS again only when class-agnostic NMS is asked for).
  * With no layout configured: two or more outputs with a [N, 4] one are
  * boxes_scores; a last dimension of 7 at rank 2 or 4 is ssd; [1, A, B] is
  * yolov8 when A < B or when B = 4 + (labels count), else yolov5. */
@@ -178,7 +180,11 @@ lens_status vision_detect_plan(const lens_vision_config *cfg, const vision_outpu
     p->box = cfg->box_format;
     if (p->box == LENS_BOX_AUTO)
         p->box = (l == LENS_OUTPUT_YOLOV5 || l == LENS_OUTPUT_YOLOV8) ? LENS_BOX_CXCYWH : LENS_BOX_XYXY;
-    p->normalized = cfg->origin[LENS_FIELD_NORMALIZED] != LENS_ORIGIN_DEFAULT ? cfg->normalized : l == LENS_OUTPUT_SSD;
+    p->normalized = cfg->normalized;
+    /* boxes_scores with a labels output and ssd are what a graph's own NMS
+     * kept (torchvision, DetectionOutput): running NMS again at another IoU
+     * would drop detections the model meant to keep. */
+    p->nms = !(l == LENS_OUTPUT_SSD || l == LENS_OUTPUT_BOXES_SCORES);
     if (o->n < 1) return lens_error(LENS_STATUS_UNSUPPORTED, "detect: the model has no outputs");
     const lens_tensor *t = &o->t[0];
     int64_t a, bb;
@@ -217,6 +223,7 @@ lens_status vision_detect_plan(const lens_vision_config *cfg, const vision_outpu
     }
     case LENS_OUTPUT_BOXES_SCORES:
         LENS_TRY(plan_boxes_scores(cfg, o, p));
+        p->nms = p->scores_per_class;
         if (p->scores_per_class && cfg->n_labels && (int64_t)cfg->n_labels != p->n_classes)
             return labels_mismatch(cfg, o, p->n_classes);
         return LENS_OK;
@@ -439,10 +446,16 @@ lens_status vision_detect(const lens_vision_config *cfg, const vision_outputs *o
                           lens_detections *out) {
     memset(out, 0, sizeof *out);
     if (!tf) return lens_error(LENS_STATUS_INVALID_ARGUMENT, "detect: no transform");
+    vision_det_plan p;
+    LENS_TRY(vision_detect_plan(cfg, o, &p));
     vision_candidate *c;
     size_t n;
     LENS_TRY(vision_decode_detections(cfg, o, &c, &n));
-    size_t kept = vision_nms(c, n, cfg->iou, cfg->agnostic, (size_t)cfg->max_det);
+    /* Without NMS (the model ran its own) only the order and max_det apply,
+     * unless class-agnostic NMS is asked for. An IoU threshold above 1
+     * suppresses nothing. */
+    float iou = p.nms || cfg->agnostic ? cfg->iou : 2.0f;
+    size_t kept = vision_nms(c, n, iou, cfg->agnostic, (size_t)cfg->max_det);
     char nb[32];
     size_t bytes = kept * sizeof(lens_detection);
     for (size_t i = 0; i < kept; i++) bytes += strlen(vision_label(cfg, c[i].cls, nb, sizeof nb)) + 1;

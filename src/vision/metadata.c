@@ -605,9 +605,12 @@ static void from_openvino(resolver *r) {
         } else if (strstr(lower, "segment")) {
             c->task = LENS_TASK_SEGMENT;
         } else if (strstr(lower, "ssd")) {
+            /* DetectionOutput: [1, 1, N, 7], boxes in 0..1 of the input. */
             c->task = LENS_TASK_DETECT;
             c->output_layout = LENS_OUTPUT_SSD;
+            c->normalized = true;
             set_origin(r, LENS_FIELD_OUTPUT_LAYOUT, O, key);
+            set_origin(r, LENS_FIELD_NORMALIZED, O, key);
         } else if (strstr(lower, "yolo") || strstr(lower, "detect")) {
             c->task = LENS_TASK_DETECT;
         } else {

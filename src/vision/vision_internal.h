@@ -125,6 +125,7 @@ typedef struct vision_det_plan {
     int64_t n_classes;            /* -1: labels come from a labels output */
     bool channel_first;           /* YOLOv8: [1, 4+C, N] */
     bool scores_per_class;        /* BOXES_SCORES: scores [N, C] */
+    bool nms;                     /* false: the model ran NMS itself (labels output, ssd) */
     lens_box_format box;
     bool normalized;
 } vision_det_plan;

@@ -191,7 +191,6 @@ static void test_yolov8(void) {
     cfg.output_layout = LENS_OUTPUT_YOLOV8;
     cfg.box_format = LENS_BOX_XYXY;
     cfg.normalized = true;
-    cfg.origin[LENS_FIELD_NORMALIZED] = LENS_ORIGIN_LENS;
     CHECK(vision_detect(&cfg, &on, &tf, &d) == LENS_OK && d.count == 1 && NEAR(d.items[0].box.x1, 10, 1e-4) &&
               NEAR(d.items[0].box.y1, 20, 1e-4) && NEAR(d.items[0].box.x2, 30, 1e-4) &&
               NEAR(d.items[0].box.y2, 40, 1e-4) && d.items[0].class_index == 1,
@@ -245,10 +244,20 @@ static void test_boxes_scores(void) {
           "boxes_scores found by name");
     lens_transform tf = identity_tf(100, 100);
     lens_detections d;
-    CHECK(vision_detect(&cfg, &o, &tf, &d) == LENS_OK && d.count == 1 && d.items[0].class_index == 1 &&
-              NEAR(d.items[0].box.x2, 50, 1e-4),
-          "boxes_scores: duplicate suppressed, low score dropped");
+    /* The model ran NMS itself: the overlapping pair (IoU 0.82) is kept, the low score dropped. */
+    CHECK(vision_detect(&cfg, &o, &tf, &d) == LENS_OK && d.count == 2 && d.items[0].class_index == 1 &&
+              NEAR(d.items[0].box.x2, 50, 1e-4) && NEAR(d.items[1].box.x2, 52, 1e-4),
+          "boxes_scores with labels: no second NMS, low score dropped");
     lens_detections_free(&d);
+    cfg.agnostic = true;
+    CHECK(vision_detect(&cfg, &o, &tf, &d) == LENS_OK && d.count == 1, "boxes_scores: agnostic NMS when asked");
+    lens_detections_free(&d);
+    cfg.agnostic = false;
+    cfg.max_det = 1;
+    CHECK(vision_detect(&cfg, &o, &tf, &d) == LENS_OK && d.count == 1 && d.items[0].score > 0.94f,
+          "boxes_scores: max_det keeps the best");
+    lens_detections_free(&d);
+    cfg.max_det = 100;
     /* Order scores, boxes, labels without names: found by shape and type. */
     lens_tensor t2[3] = {t[2], t[0], t[1]};
     vision_outputs o2 = {3, t2, NULL};
@@ -276,6 +285,7 @@ static void test_ssd(void) {
     float v[3 * 7] = {0, 3, 0.9f, 0.1f, 0.2f, 0.5f, 0.6f, -1, 0, 0, 0, 0, 0, 0, 0, 5, 0.99f, 0, 0, 1, 1};
     lens_tensor t = {LENS_DTYPE_FLOAT, 4, {1, 1, 3, 7}, v};
     lens_vision_config cfg = base_cfg(LENS_TASK_DETECT, 200, 100);
+    cfg.normalized = true; /* lens.output.normalized = 1 */
     vision_outputs o = {1, &t, NULL};
     lens_transform tf = identity_tf(200, 100);
     lens_detections d;

@@ -151,7 +151,7 @@ def decode(layout, outs, conf, W, H, fmt=None, normalized=None):
                               cls=int(labels[i]), order=i))
     elif layout == "ssd":
         a = outs[0].reshape(-1, 7)
-        norm = True if normalized is None else normalized
+        norm = bool(normalized)
         for i in range(a.shape[0]):
             if a[i, 0] < 0:
                 break
@@ -178,7 +178,10 @@ def ref_detect(layout, outs, img_wh, model_wh, mode, conf=0.25, iou_thr=0.45, ag
     w, h = img_wh
     W, H = model_wh
     tf = geometry(w, h, W, H, mode)
-    kept = nms(decode(layout, outs, conf, W, H, **kw), iou_thr, agnostic, max_det)
+    # boxes + scores + labels and ssd outputs come after the model's own NMS:
+    # lens only orders and cuts them, unless class-agnostic NMS is asked for.
+    own_nms = layout in ("boxes_scores", "ssd") and not agnostic
+    kept = nms(decode(layout, outs, conf, W, H, **kw), 2.0 if own_nms else iou_thr, agnostic, max_det)
     return [dict(box=map_box(k["box"], tf, w, h), score=k["score"], cls=k["cls"]) for k in kept]
 
 
@@ -309,6 +312,12 @@ def main():
     got = json_lines(out)[0]["detections"] if rc == 0 and out else []
     ok, why = same_detections(got, ref)
     check(rc == 0 and ok and len(ref) > 3, "torchvision boxes/labels/scores: %d detections" % len(ref), why + err)
+    rc, out, err = lens("detect", mtv, path, "--json", "--conf", "0.5", "--agnostic", "--iou", "0.5")
+    ref = ref_detect("boxes_scores", [bx, lab, sc], wh, (W, H), "stretch", conf=0.5, iou_thr=0.5, agnostic=True)
+    got = json_lines(out)[0]["detections"] if rc == 0 and out else []
+    ok, why = same_detections(got, ref)
+    check(rc == 0 and ok and len(ref) > 3, "torchvision outputs with --agnostic NMS: %d detections" % len(ref),
+          why + err)
 
     # --- SSD [1, 1, N, 7], normalised, end marker
     n7 = 50
@@ -320,10 +329,11 @@ def main():
     ssd[0, 0, :n7, 5:7] = xy + 0.05 + rng.random((n7, 2)) * 0.3
     ssd[0, 0, n7, 0] = -1  # DetectionOutput's end marker: rows after it are ignored
     ssd[0, 0, n7 + 1] = [0, 1, 0.99, 0, 0, 1, 1]
-    ms = const_model(j("ssd.onnx"), [1, 3, 300, 300], {"detection_out": ssd}, {"lens.task": "detect"})
+    ms = const_model(j("ssd.onnx"), [1, 3, 300, 300], {"detection_out": ssd},
+                     {"lens.task": "detect", "lens.output.normalized": "1"})
     path2, wh2 = images["tall"]
     rc, out, err = lens("detect", ms, path2, "--json")
-    ref = ref_detect("ssd", [ssd], wh2, (300, 300), "stretch")
+    ref = ref_detect("ssd", [ssd], wh2, (300, 300), "stretch", normalized=True)
     got = json_lines(out)[0]["detections"] if rc == 0 and out else []
     ok, why = same_detections(got, ref)
     check(rc == 0 and ok and len(ref) > 3, "ssd normalised with end marker: %d detections" % len(ref), why + err)
