@@ -12,10 +12,11 @@ static bool has_avx512(const lens_cpu *c) {
 #endif
 
 static const lens_f32_gemm_variant g_variants[] = {
-    {"f32_gemm_4x16__ref", 4, 16, lens_f32_gemm_4x16__ref, any_cpu},
+    {"f32_gemm_4x16__ref", 4, 16, lens_f32_gemm_4x16__ref, any_cpu, lens_f32_gemm_ib_4x16__ref},
 #if defined(__x86_64__)
-    {"f32_gemm_6x16__avx2", 6, 16, lens_f32_gemm_6x16__avx2, has_avx2},
-    {"f32_gemm_8x48__avx512", 8, 48, lens_f32_gemm_8x48__avx512, has_avx512},
+    {"f32_gemm_6x16__avx2", 6, 16, lens_f32_gemm_6x16__avx2, has_avx2, NULL},
+    {"f32_gemm_8x48__avx512", 8, 48, lens_f32_gemm_8x48__avx512, has_avx512,
+     lens_f32_gemm_ib_8x48__avx512},
 #endif
 };
 
@@ -152,7 +153,8 @@ void lens_f32_gemm_tile(const lens_f32_gemm_variant *v, const lens_f32_gemm_plan
     do {
         size_t kc = LENS_MIN((size_t)LENS_GEMM_KC, K - k0);
         const float *ab = K ? operand_block(&g->a, g->M, MR, k0, kc, m0, mc, abuf) : NULL;
-        const float *bb = K ? operand_block(&g->b, g->N, NR, k0, kc, n0, nc, bbuf) : NULL;
+        const bool ib = g->b.koff != NULL;
+        const float *bb = K && !ib ? operand_block(&g->b, g->N, NR, k0, kc, n0, nc, bbuf) : NULL;
         uint32_t flags = 0;
         if (k0 > 0 || g->accumulate) flags |= LENS_GEMM_ACCUMULATE;
         if (k0 + kc >= K) flags |= LENS_GEMM_EPILOGUE;
@@ -164,8 +166,12 @@ void lens_f32_gemm_tile(const lens_f32_gemm_variant *v, const lens_f32_gemm_plan
                 size_t nr = LENS_MIN(NR, nc - j);
                 float *c = g->c + (m0 + i) * g->ldc + n0 + j;
                 const float *res = g->residual ? g->residual + (m0 + i) * g->ldr + n0 + j : NULL;
-                v->ukernel(kc, ap, bb ? bb + j * kc : NULL, c, g->ldc, mr, nr, flags, bias, res,
-                           g->ldr, &g->act);
+                if (ib)
+                    v->ukernel_ib(kc, ap, g->b.base + n0 + j, K ? g->b.koff + k0 : NULL, c, g->ldc,
+                                  mr, nr, flags, bias, res, g->ldr, &g->act);
+                else
+                    v->ukernel(kc, ap, bb ? bb + j * kc : NULL, c, g->ldc, mr, nr, flags, bias, res,
+                               g->ldr, &g->act);
             }
         }
         k0 += kc;
@@ -175,7 +181,8 @@ void lens_f32_gemm_tile(const lens_f32_gemm_variant *v, const lens_f32_gemm_plan
 size_t lens_f32_gemm_scratch_floats(const lens_f32_gemm_variant *v, const lens_f32_gemm_args *g,
                                     int32_t threads) {
     lens_f32_gemm_plan plan;
-    lens_f32_gemm_plan_make(v, g->M, g->N, g->K, 1, threads, !g->a.packed, !g->b.packed, &plan);
+    lens_f32_gemm_plan_make(v, g->M, g->N, g->K, 1, threads, !g->a.packed,
+                            !g->b.packed && !g->b.koff, &plan);
     return plan.thread_floats * (size_t)(threads < 1 ? 1 : threads);
 }
 
@@ -199,7 +206,8 @@ void lens_f32_gemm(const lens_f32_gemm_variant *v, lens_threadpool *pool,
     if (g->M == 0 || g->N == 0) return;
     int32_t threads = lens_threadpool_size(pool);
     lens_f32_gemm_plan plan;
-    lens_f32_gemm_plan_make(v, g->M, g->N, g->K, 1, threads, !g->a.packed, !g->b.packed, &plan);
+    lens_f32_gemm_plan_make(v, g->M, g->N, g->K, 1, threads, !g->a.packed,
+                            !g->b.packed && !g->b.koff, &plan);
     gemm_job job = {v, &plan, g, scratch};
     lens_parallel_for(pool, (int64_t)(plan.mt * plan.nt), 1, gemm_task, &job);
 }

@@ -40,11 +40,23 @@ typedef void (*lens_f32_gemm_ukernel_fn)(size_t kc, const float *a, const float 
                                          const float *bias, const float *res, size_t ldr,
                                          const lens_act_params *act);
 
+/* The same tile with an unpacked, indirect B: row k of the tile is the nr
+ * floats at b + koff[k] (unit column stride), read with masked loads so
+ * nothing past column nr is touched. Convolution uses it to read its input
+ * in place: koff[k] is the offset of (channel, ky, kx), so neither im2col
+ * nor B packing is needed (see ops/conv_f32.c). */
+typedef void (*lens_f32_gemm_ib_ukernel_fn)(size_t kc, const float *a, const float *b,
+                                            const size_t *koff, float *c, size_t ldc, size_t mr,
+                                            size_t nr, uint32_t flags, const float *bias,
+                                            const float *res, size_t ldr,
+                                            const lens_act_params *act);
+
 typedef struct lens_f32_gemm_variant {
     const char *name;  /* "f32_gemm_8x48__avx512" */
     size_t mr, nr;
     lens_f32_gemm_ukernel_fn ukernel;
     bool (*supported)(const lens_cpu *cpu);
+    lens_f32_gemm_ib_ukernel_fn ukernel_ib; /* NULL: B is always packed */
 } lens_f32_gemm_variant;
 
 void lens_f32_gemm_4x16__ref(size_t, const float *, const float *, float *, size_t, size_t, size_t,
@@ -56,6 +68,12 @@ void lens_f32_gemm_6x16__avx2(size_t, const float *, const float *, float *, siz
 void lens_f32_gemm_8x48__avx512(size_t, const float *, const float *, float *, size_t, size_t,
                                 size_t, uint32_t, const float *, const float *, size_t,
                                 const lens_act_params *);
+void lens_f32_gemm_ib_4x16__ref(size_t, const float *, const float *, const size_t *, float *,
+                                size_t, size_t, size_t, uint32_t, const float *, const float *,
+                                size_t, const lens_act_params *);
+void lens_f32_gemm_ib_8x48__avx512(size_t, const float *, const float *, const size_t *, float *,
+                                   size_t, size_t, size_t, uint32_t, const float *, const float *,
+                                   size_t, const lens_act_params *);
 
 /* All variants (best last) and the one chosen for this CPU (once). */
 const lens_f32_gemm_variant *lens_f32_gemm_variants(size_t *count);
@@ -94,6 +112,10 @@ typedef struct lens_f32_gemm_operand {
     const lens_f32_matrix *m; /* strided source packed on the fly, or NULL */
     lens_f32_pack_fn pack;    /* or a callback (ctx) */
     const void *ctx;
+    /* B only, with a variant that has ukernel_ib: B[k][n] = base[koff[k] + n],
+     * read in place (koff: K entries). */
+    const float *base;
+    const size_t *koff;
 } lens_f32_gemm_operand;
 
 typedef struct lens_f32_gemm_args {

@@ -1,7 +1,18 @@
 /* Float convolution: GEMM with im2col packed panel by panel (K x K kernels),
  * a plain GEMM over the input (1x1 stride 1), and a direct depthwise kernel.
  * Work is split over (image, group, output-channel tile, spatial tile) so
- * that all threads are busy even on the small late layers of a CNN. */
+ * that all threads are busy even on the small late layers of a CNN.
+ *
+ * With a GEMM variant that reads B indirectly (ukernel_ib), two cases skip
+ * B packing altogether (the copies cost as much as a third of the
+ * multiply-adds on 64-channel layers):
+ *  - 1x1 stride 1: B row k is input channel k, read in place;
+ *  - 2-D stride 1 (any kernel, dilation, padding): the input is copied once
+ *    into a zero-padded plane Hp x Wp; computing the output at the padded
+ *    width Wp (OH x Wp, the last Wp - OW columns of each row wasted), B row
+ *    (c, ky, kx) is that plane shifted by c*Hp*Wp + ky*dh*Wp + kx*dw, a
+ *    constant offset. The result goes to scratch and is compacted to OH x OW
+ *    with bias, residual and activation applied on the way. */
 #include "ops/conv_f32.h"
 
 #include "kernels/im2col.h"
@@ -46,12 +57,56 @@ void lens_conv_pack_weights(const lens_conv_params *p, const lens_f32_gemm_varia
     }
 }
 
+enum { MODE_IM2COL, MODE_POINTWISE_IB, MODE_PADDED_IB };
+
+static int conv_mode(const lens_conv_params *p, const lens_f32_gemm_variant *v) {
+    if (!v->ukernel_ib) return MODE_IM2COL;
+    if (is_pointwise(p)) return MODE_POINTWISE_IB;
+    if (p->nsp == 2 && p->stride[0] == 1 && p->stride[1] == 1) return MODE_PADDED_IB;
+    return MODE_IM2COL;
+}
+
+/* Padded plane (rows, cols) of the padded-width path: Hp = OH + (KH-1)dh,
+ * Wp = OW + (KW-1)dw (stride 1, so this is H + both pads). */
+static void padded_dims(const lens_conv_params *p, size_t *hp, size_t *wp) {
+    *hp = (size_t)(p->out[0] + (p->k[0] - 1) * p->dil[0]);
+    *wp = (size_t)(p->out[1] + (p->k[1] - 1) * p->dil[1]);
+}
+
 static void make_plan(const lens_conv_params *p, const lens_f32_gemm_variant *v, int32_t threads,
                       lens_f32_gemm_plan *plan) {
     size_t mg = (size_t)(p->M / p->group);
     size_t kg = (size_t)(p->C / p->group * prod3(p->k, p->nsp));
-    size_t n = (size_t)prod3(p->out, p->nsp);
-    lens_f32_gemm_plan_make(v, mg, n, kg, (size_t)(p->N * p->group), threads, false, true, plan);
+    size_t n = (size_t)prod3(p->out, p->nsp), batch = (size_t)(p->N * p->group);
+    int mode = conv_mode(p, v);
+    if (mode == MODE_PADDED_IB) {
+        size_t hp, wp;
+        padded_dims(p, &hp, &wp);
+        n = (size_t)p->out[0] * wp;
+        batch = (size_t)p->group; /* one image at a time */
+    }
+    lens_f32_gemm_plan_make(v, mg, n, kg, batch, threads, false, mode == MODE_IM2COL, plan);
+}
+
+/* Extra scratch of the indirect paths: the offset table (K size_t, counted
+ * in floats) and, padded, the padded input of one image and the
+ * padded-width output of one image. 0 on overflow. */
+static size_t ib_floats(const lens_conv_params *p, int mode) {
+    size_t kg = (size_t)(p->C / p->group), t;
+    for (int32_t i = 0; i < p->nsp; i++)
+        if (lens_mul_ovf_size(kg, (size_t)p->k[i], &kg)) return 0;
+    size_t total = lens_round_up(kg * (sizeof(size_t) / sizeof(float)), 16);
+    if (mode == MODE_PADDED_IB) {
+        size_t hp, wp, plane, x, yv;
+        padded_dims(p, &hp, &wp);
+        if (lens_mul_ovf_size(hp, wp, &plane) || lens_mul_ovf_size(plane, (size_t)p->C, &x) ||
+            lens_mul_ovf_size((size_t)p->out[0] * wp, (size_t)p->M, &yv))
+            return 0;
+        if (lens_add_ovf_size(total, lens_round_up(x, 16), &t) ||
+            lens_add_ovf_size(t, lens_round_up(yv, 16), &total))
+            return 0;
+    }
+    return total;
 }
 
 size_t lens_conv_scratch_floats(const lens_conv_params *p, const lens_f32_gemm_variant *v,
@@ -70,6 +125,11 @@ size_t lens_conv_scratch_floats(const lens_conv_params *p, const lens_f32_gemm_v
         make_plan(p, v, threads, &plan);
         per = plan.thread_floats;
         if (!packed && !(wf = lens_conv_packed_floats(p, v, &gs))) return 0;
+        int mode = conv_mode(p, v);
+        if (mode != MODE_IM2COL) {
+            size_t e = ib_floats(p, mode);
+            if (!e || lens_add_ovf_size(wf, e, &wf)) return 0;
+        }
     }
     per = lens_round_up(per, 16);
     if (lens_mul_ovf_size(per, t, &total) || lens_add_ovf_size(total, wf, &total)) return 0;
@@ -86,6 +146,12 @@ typedef struct conv_job {
     float *y, *scratch;
     size_t gstride, thread_floats;
     bool pointwise;
+    int mode;
+    const size_t *koff; /* indirect modes: B row offsets (K) */
+    const float *xpad;  /* padded mode: this image's padded input (C planes) */
+    float *ytmp;        /* padded mode: this image's output at padded width */
+    size_t plane, npad; /* padded mode: Hp * Wp and OH * Wp */
+    size_t n;           /* padded mode: the image */
 } conv_job;
 
 static void conv_task(void *ctx, int64_t begin, int64_t end, int32_t thread) {
@@ -98,16 +164,29 @@ static void conv_task(void *ctx, int64_t begin, int64_t end, int32_t thread) {
     for (int64_t t = begin; t < end; t++) {
         size_t ng = (size_t)t / tiles, r = (size_t)t % tiles;
         size_t n = ng / (size_t)p->group, g = ng % (size_t)p->group;
-        const float *x = j->x + (n * (size_t)p->C + g * cg) * in_sz;
-        size_t yoff = (n * (size_t)p->M + g * mg) * out_sz;
         lens_f32_gemm_args a = {0};
         a.M = mg;
-        a.N = out_sz;
         a.K = cg * (size_t)prod3(p->k, p->nsp);
         a.a.packed = j->wpacked + g * j->gstride;
+        if (j->mode == MODE_PADDED_IB) {
+            /* Raw products at padded width; conv_compact applies the rest. */
+            a.N = j->npad;
+            a.b.base = j->xpad + g * cg * j->plane;
+            a.b.koff = j->koff;
+            a.c = j->ytmp + g * mg * j->npad;
+            a.ldc = j->npad;
+            lens_f32_gemm_tile(j->v, &j->plan, &a, r / j->plan.nt, r % j->plan.nt, scratch);
+            continue;
+        }
+        const float *x = j->x + (n * (size_t)p->C + g * cg) * in_sz;
+        size_t yoff = (n * (size_t)p->M + g * mg) * out_sz;
+        a.N = out_sz;
         lens_f32_matrix xm = {x, 1, in_sz, 1.0f};
         lens_im2col_ctx ic;
-        if (j->pointwise) {
+        if (j->mode == MODE_POINTWISE_IB) {
+            a.b.base = x;
+            a.b.koff = j->koff;
+        } else if (j->pointwise) {
             a.b.m = &xm;
         } else {
             ic.x = x;
@@ -169,6 +248,62 @@ static void dw_task(void *ctx, int64_t begin, int64_t end, int32_t thread) {
     }
 }
 
+/* ---- padded-width path: input padding and output compaction ------------- */
+
+typedef struct pad_job {
+    const lens_conv_params *p;
+    const float *x; /* this image */
+    float *xpad;
+    size_t hp, wp;
+} pad_job;
+
+static void pad_task(void *ctx, int64_t begin, int64_t end, int32_t thread) {
+    const pad_job *j = ctx;
+    const lens_conv_params *p = j->p;
+    size_t H = (size_t)p->in[0], W = (size_t)p->in[1], ph = (size_t)p->pad[0];
+    size_t pw = (size_t)p->pad[1];
+    for (int64_t c = begin; c < end; c++) {
+        const float *xc = j->x + (size_t)c * H * W;
+        float *d = j->xpad + (size_t)c * j->hp * j->wp;
+        for (size_t r = 0; r < j->hp; r++, d += j->wp) {
+            if (r < ph || r - ph >= H) {
+                memset(d, 0, j->wp * sizeof(float));
+                continue;
+            }
+            /* Wp = pw + W + trailing pad (>= 0: stride 1 and out >= 1). */
+            memset(d, 0, pw * sizeof(float));
+            memcpy(d + pw, xc + (r - ph) * W, W * sizeof(float));
+            memset(d + pw + W, 0, (j->wp - pw - W) * sizeof(float));
+        }
+    }
+}
+
+typedef struct compact_job {
+    const lens_conv_params *p;
+    lens_f32_act_fn act;
+    const float *ytmp, *bias, *res; /* res: this image's residual or NULL */
+    float *y;                       /* this image */
+    size_t wp;
+} compact_job;
+
+static void compact_task(void *ctx, int64_t begin, int64_t end, int32_t thread) {
+    const compact_job *j = ctx;
+    const lens_conv_params *p = j->p;
+    size_t OH = (size_t)p->out[0], OW = (size_t)p->out[1], os = OH * OW;
+    for (int64_t m = begin; m < end; m++) {
+        const float *t = j->ytmp + (size_t)m * OH * j->wp;
+        float *y = j->y + (size_t)m * os;
+        float b = j->bias ? j->bias[m] : 0.0f;
+        for (size_t oy = 0; oy < OH; oy++)
+            for (size_t ox = 0; ox < OW; ox++) y[oy * OW + ox] = t[oy * j->wp + ox] + b;
+        if (j->res) {
+            const float *r = j->res + (size_t)m * os;
+            for (size_t i = 0; i < os; i++) y[i] += r[i];
+        }
+        if (p->act.act) j->act(&p->act, y, os);
+    }
+}
+
 void lens_conv_f32(const lens_conv_params *p, const lens_f32_gemm_variant *v,
                    const lens_f32_dwconv_variant *dv, lens_threadpool *pool, const float *x,
                    const float *w, const float *wpacked, const float *bias, const float *residual,
@@ -193,17 +328,58 @@ void lens_conv_f32(const lens_conv_params *p, const lens_f32_gemm_variant *v,
     make_plan(p, v, threads, &j.plan);
     j.thread_floats = lens_round_up(j.plan.thread_floats, 16);
     j.scratch = scratch;
-    lens_conv_packed_floats(p, v, &j.gstride);
+    /* Scratch: per-thread GEMM buffers, then the weights when they are
+     * packed here, then the indirect paths' buffers (lens_conv_scratch_floats). */
+    float *rest = scratch + j.thread_floats * (size_t)threads;
+    size_t wf = lens_conv_packed_floats(p, v, &j.gstride);
     if (!wpacked) {
         /* Weights computed at run time: pack them into scratch first. */
-        float *wp = scratch + j.thread_floats * (size_t)threads;
-        lens_conv_pack_weights(p, v, w, wp);
-        wpacked = wp;
+        lens_conv_pack_weights(p, v, w, rest);
+        wpacked = rest;
+        rest += wf;
     }
     j.wpacked = wpacked;
     j.pointwise = is_pointwise(p);
-    int64_t tasks = p->N * p->group * (int64_t)(j.plan.mt * j.plan.nt);
-    lens_parallel_for(pool, tasks, 1, conv_task, &j);
+    j.mode = conv_mode(p, v);
+    if (j.mode == MODE_IM2COL) {
+        int64_t tasks = p->N * p->group * (int64_t)(j.plan.mt * j.plan.nt);
+        lens_parallel_for(pool, tasks, 1, conv_task, &j);
+        return;
+    }
+    size_t cg = (size_t)(p->C / p->group), ks = (size_t)prod3(p->k, p->nsp);
+    size_t *koff = (size_t *)rest;
+    rest += lens_round_up(cg * ks * (sizeof(size_t) / sizeof(float)), 16);
+    j.koff = koff;
+    if (j.mode == MODE_POINTWISE_IB) {
+        size_t in_sz = (size_t)prod3(p->in, p->nsp);
+        for (size_t k = 0; k < cg; k++) koff[k] = k * in_sz;
+        int64_t tasks = p->N * p->group * (int64_t)(j.plan.mt * j.plan.nt);
+        lens_parallel_for(pool, tasks, 1, conv_task, &j);
+        return;
+    }
+    size_t hp, wp;
+    padded_dims(p, &hp, &wp);
+    j.plane = hp * wp;
+    j.npad = (size_t)p->out[0] * wp;
+    for (size_t c = 0, k = 0; c < cg; c++)
+        for (size_t ky = 0; ky < (size_t)p->k[0]; ky++)
+            for (size_t kx = 0; kx < (size_t)p->k[1]; kx++, k++)
+                koff[k] = c * j.plane + ky * (size_t)p->dil[0] * wp + kx * (size_t)p->dil[1];
+    float *xpad = rest;
+    j.xpad = xpad;
+    j.ytmp = rest + lens_round_up(j.plane * (size_t)p->C, 16);
+    pad_job pj = {p, NULL, xpad, hp, wp};
+    compact_job cj = {p, lens_f32_act_best(), j.ytmp, bias, NULL, NULL, wp};
+    int64_t tasks = p->group * (int64_t)(j.plan.mt * j.plan.nt);
+    for (int64_t n = 0; n < p->N; n++) {
+        pj.x = x + (size_t)n * (size_t)p->C * (size_t)prod3(p->in, 2);
+        lens_parallel_for(pool, p->C, 1, pad_task, &pj);
+        j.n = (size_t)n;
+        lens_parallel_for(pool, tasks, 1, conv_task, &j);
+        cj.y = y + (size_t)n * (size_t)p->M * out_sz;
+        cj.res = residual ? residual + (size_t)n * (size_t)p->M * out_sz : NULL;
+        lens_parallel_for(pool, p->M, 1, compact_task, &cj);
+    }
 }
 
 /* ---- ConvTranspose -------------------------------------------------------- */

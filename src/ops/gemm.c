@@ -44,7 +44,7 @@ static void gemm_fini(lens_node *node) {
 static lens_status run_f32_gemm(lens_exec *ex, lens_f32_gemm_args *g, const gemm_state *s) {
     const lens_f32_gemm_variant *v = lens_f32_gemm_best();
     if (s && g->K == (size_t)s->K && g->N == (size_t)s->N && s->v == v) {
-        g->b = (lens_f32_gemm_operand){s->packed_b, NULL, NULL, NULL};
+        g->b = (lens_f32_gemm_operand){.packed = s->packed_b};
     }
     lens_threadpool *pool = lens_exec_pool(ex);
     size_t f = lens_f32_gemm_scratch_floats(v, g, lens_threadpool_size(pool)), bytes;

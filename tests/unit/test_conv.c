@@ -208,6 +208,15 @@ int main(void) {
         {1, 300, 20, 1, 6, 6, 3, 1, 1, 1, 1, LENS_ACT_NONE},
         {1, 2, 3, 1, 1, 1, 1, 1, 1, 0, 0, LENS_ACT_NONE},
         {1, 3, 5, 1, 4, 4, 5, 1, 1, 2, 3, LENS_ACT_NONE},
+        /* Indirect-B paths at tile edges: padded width 8 x 6 rows = 48 columns,
+         * 9 x 7 = 63, 16 x 5 = 80; pointwise 49, 48 and 47 columns, K over
+         * the K block (256). */
+        {1, 30, 9, 1, 6, 6, 3, 1, 1, 1, 1, LENS_ACT_RELU},
+        {1, 29, 17, 1, 7, 7, 3, 1, 1, 1, 1, LENS_ACT_NONE},
+        {1, 9, 8, 1, 5, 12, 5, 1, 1, 2, 2, LENS_ACT_SILU},
+        {1, 300, 8, 1, 7, 7, 1, 1, 1, 0, 0, LENS_ACT_RELU},
+        {1, 260, 16, 1, 6, 8, 1, 1, 1, 0, 0, LENS_ACT_NONE},
+        {2, 16, 7, 1, 1, 47, 1, 1, 1, 0, 0, LENS_ACT_CLIP},
     };
     for (size_t i = 0; i < LENS_ARRAY_LEN(c2); i++) {
         int64_t in[2] = {c2[i].h, c2[i].w}, k[2] = {c2[i].k, c2[i].k};

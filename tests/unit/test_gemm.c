@@ -38,8 +38,10 @@ static void check(const lens_f32_gemm_variant *v, lens_threadpool *pool, size_t 
     for (size_t i = 0; i < M; i++) bias[i] = frand();
     float alpha = mode == 2 ? 0.5f : 1.0f;
     /* mode 0: A row-major, B row-major, both packed on the fly;
-     * mode 1: A and B pre-packed; mode 2: A transposed (K x M) scaled, B transposed (N x K). */
-    float *At = NULL, *Bt = NULL, *Ap = NULL, *Bp = NULL;
+     * mode 1: A and B pre-packed; mode 2: A transposed (K x M) scaled, B transposed (N x K);
+     * mode 3 (variants with ukernel_ib): B read in place through row offsets. */
+    float *At = NULL, *Bt = NULL, *Ap = NULL, *Bp = NULL, *Bi = NULL;
+    size_t *koff = NULL;
     lens_f32_matrix ma = {A, K, 1, alpha}, mb = {B, 1, N, 1.0f};
     if (mode == 2) {
         At = malloc(sizeof(float) * (M * K + 1));
@@ -63,8 +65,19 @@ static void check(const lens_f32_gemm_variant *v, lens_threadpool *pool, size_t 
         Bp = lens_aligned_alloc(sizeof(float) * (fb + 1));
         lens_f32_pack_full(&ma, M, K, v->mr, Ap);
         lens_f32_pack_full(&mb, N, K, v->nr, Bp);
-        g.a = (lens_f32_gemm_operand){Ap, NULL, NULL, NULL};
-        g.b = (lens_f32_gemm_operand){Bp, NULL, NULL, NULL};
+        g.a = (lens_f32_gemm_operand){.packed = Ap};
+        g.b = (lens_f32_gemm_operand){.packed = Bp};
+    }
+    if (mode == 3) {
+        /* Indirect B: rows at uneven offsets in a buffer that ends exactly
+         * at the last row's last column, so a read past nr would leave it. */
+        koff = malloc(sizeof(size_t) * (K + 1));
+        size_t end = 0;
+        for (size_t k = 0; k < K; k++) koff[k] = k * (N + 3) + (k * 7) % 5, end = koff[k] + N;
+        Bi = malloc(sizeof(float) * (end ? end : 1));
+        for (size_t k = 0; k < K; k++)
+            for (size_t j = 0; j < N; j++) Bi[koff[k] + j] = B[k * N + j];
+        g.b = (lens_f32_gemm_operand){.base = Bi, .koff = koff};
     }
     g.c = C, g.ldc = N;
     g.accumulate = accumulate;
@@ -100,6 +113,7 @@ static void check(const lens_f32_gemm_variant *v, lens_threadpool *pool, size_t 
     lens_aligned_free(Ap);
     lens_aligned_free(Bp);
     free(A), free(B), free(C), free(R), free(C0), free(bias), free(At), free(Bt);
+    free(Bi), free(koff);
 }
 
 static void test_acts(void) {
@@ -154,14 +168,23 @@ int main(void) {
                 for (size_t c = 0; c < LENS_ARRAY_LEN(Ks); c++, idx++) {
                     if (Ms[a] == 0 || Ns[b] == 0) continue;
                     const lens_act_params *act = &g_acts[idx % LENS_ARRAY_LEN(g_acts)];
-                    check(v, (idx & 1) ? pool2 : NULL, Ms[a], Ns[b], Ks[c], (int)(idx % 3), act,
+                    check(v, (idx & 1) ? pool2 : NULL, Ms[a], Ns[b], Ks[c],
+                          (int)(idx % (v->ukernel_ib ? 4 : 3)), act,
                           idx % 2 == 0, idx % 4 < 2, idx % 5 == 0);
                     cases++;
                 }
         /* Every epilogue combination at an awkward size. */
         for (size_t ai = 0; ai < LENS_ARRAY_LEN(g_acts); ai++)
             for (int f = 0; f < 8; f++) {
-                check(v, pool2, mr + 1, nr + 3, 19, f % 3, &g_acts[ai], f & 1, f & 2, f & 4);
+                check(v, pool2, mr + 1, nr + 3, 19, f % (v->ukernel_ib ? 4 : 3), &g_acts[ai], f & 1,
+                      f & 2, f & 4);
+                cases++;
+            }
+        /* Indirect B at every column count of the tile and around it. */
+        if (v->ukernel_ib)
+            for (size_t n = 1; n <= 2 * nr + 1; n++) {
+                check(v, n & 1 ? pool2 : NULL, mr + (n % 3), n, 3 + n % 11, 3, &g_acts[n % 3],
+                      n & 2, n & 4, n & 8);
                 cases++;
             }
         printf("%s: checked\n", v->name);

@@ -27,3 +27,31 @@ void lens_f32_gemm_4x16__ref(size_t kc, const float *a, const float *b, float *c
         if ((flags & LENS_GEMM_EPILOGUE) && act && act->act) lens_f32_act__ref(act, cr, nr);
     }
 }
+
+/* Indirect B: row k of the tile is b + koff[k]; only nr columns are read. */
+void lens_f32_gemm_ib_4x16__ref(size_t kc, const float *a, const float *b, const size_t *koff,
+                                float *c, size_t ldc, size_t mr, size_t nr, uint32_t flags,
+                                const float *bias, const float *res, size_t ldr,
+                                const lens_act_params *act) {
+    float acc[4][16] = {{0}};
+    for (size_t k = 0; k < kc; k++) {
+        const float *bk = b + koff[k];
+        for (size_t i = 0; i < 4; i++) {
+            float ai = a[k * 4 + i];
+            for (size_t j = 0; j < nr; j++) acc[i][j] += ai * bk[j];
+        }
+    }
+    for (size_t i = 0; i < mr; i++) {
+        float *cr = c + i * ldc;
+        for (size_t j = 0; j < nr; j++) {
+            float v = acc[i][j];
+            if (flags & LENS_GEMM_ACCUMULATE) v += cr[j];
+            if (flags & LENS_GEMM_EPILOGUE) {
+                if (bias) v += bias[i];
+                if (res) v += res[i * ldr + j];
+            }
+            cr[j] = v;
+        }
+        if ((flags & LENS_GEMM_EPILOGUE) && act && act->act) lens_f32_act__ref(act, cr, nr);
+    }
+}

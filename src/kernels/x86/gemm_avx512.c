@@ -118,6 +118,94 @@ void lens_f32_gemm_8x48__avx512(size_t kc, const float *a, const float *b, float
     }
 }
 
+/* Indirect B (see lens_f32_gemm_ib_ukernel_fn): B row k at b + koff[k].
+ * Three instantiations by vector count (1..3 x 16 columns); the last vector
+ * is loaded masked, so nothing past column nr is read (which matters at the
+ * end of an input plane). Accumulators are named registers: with an array,
+ * GCC keeps a copy on the stack and stores it every step. */
+#define IB_DECL(i) __m512 c##i##0 = _mm512_setzero_ps(), c##i##1 = c##i##0, c##i##2 = c##i##0
+#define IB_ROW(i, NV)                                                                              \
+    do {                                                                                           \
+        __m512 ai = _mm512_set1_ps(a[i]);                                                          \
+        c##i##0 = _mm512_fmadd_ps(ai, b0, c##i##0);                                                \
+        if (NV > 1) c##i##1 = _mm512_fmadd_ps(ai, b1, c##i##1);                                    \
+        if (NV > 2) c##i##2 = _mm512_fmadd_ps(ai, b2, c##i##2);                                    \
+    } while (0)
+#define IB_STEP(NV)                                                                                \
+    do {                                                                                           \
+        const float *bk = b + *koff++;                                                             \
+        __m512 b0 = NV == 1 ? _mm512_maskz_loadu_ps(last, bk) : _mm512_loadu_ps(bk);               \
+        __m512 b1 = NV == 2 ? _mm512_maskz_loadu_ps(last, bk + 16)                                 \
+                            : NV > 2 ? _mm512_loadu_ps(bk + 16) : b0;                              \
+        __m512 b2 = NV == 3 ? _mm512_maskz_loadu_ps(last, bk + 32) : b0;                           \
+        IB_ROW(0, NV); IB_ROW(1, NV); IB_ROW(2, NV); IB_ROW(3, NV);                                \
+        IB_ROW(4, NV); IB_ROW(5, NV); IB_ROW(6, NV); IB_ROW(7, NV);                                \
+        a += 8;                                                                                    \
+    } while (0)
+
+#define IB_KERNEL(NV)                                                                              \
+    static void ib_##NV(size_t kc, const float *a, const float *b, const size_t *koff, float *c,   \
+                        size_t ldc, size_t mr, size_t nr, uint32_t flags, const float *bias,       \
+                        const float *res, size_t ldr, const lens_act_params *act) {                \
+        const __mmask16 last = lens_mask16(nr - 16 * (NV - 1));                                    \
+        IB_DECL(0); IB_DECL(1); IB_DECL(2); IB_DECL(3);                                            \
+        IB_DECL(4); IB_DECL(5); IB_DECL(6); IB_DECL(7);                                            \
+        size_t k = kc;                                                                             \
+        for (; k >= 2; k -= 2) {                                                                   \
+            IB_STEP(NV);                                                                           \
+            IB_STEP(NV);                                                                           \
+        }                                                                                          \
+        if (k) IB_STEP(NV);                                                                        \
+        __m512 acc[8][3] = {{c00, c01, c02}, {c10, c11, c12}, {c20, c21, c22}, {c30, c31, c32},    \
+                            {c40, c41, c42}, {c50, c51, c52}, {c60, c61, c62}, {c70, c71, c72}};   \
+        store_tile(acc, c, ldc, mr, nr, flags, bias, res, ldr, act);                               \
+    }
+
+/* Epilogue and masked store of an 8 x nr tile held in acc. */
+static inline __attribute__((always_inline)) void store_tile(__m512 acc[8][3], float *c,
+                                                             size_t ldc, size_t mr, size_t nr,
+                                                             uint32_t flags, const float *bias,
+                                                             const float *res, size_t ldr,
+                                                             const lens_act_params *act) {
+    __mmask16 m[3] = {lens_mask16(nr), lens_mask16(nr > 16 ? nr - 16 : 0),
+                      lens_mask16(nr > 32 ? nr - 32 : 0)};
+    bool epi = (flags & LENS_GEMM_EPILOGUE) != 0;
+    bool vec_act = epi && act && act->act && lens_act_vectorised_avx512(act->act);
+    for (size_t i = 0; i < mr; i++) {
+        float *cr = c + i * ldc;
+        __m512 bi = epi && bias ? _mm512_set1_ps(bias[i]) : _mm512_setzero_ps();
+        for (size_t j = 0; j < 3; j++) {
+            if (!m[j]) break;
+            __m512 v = acc[i][j];
+            if (flags & LENS_GEMM_ACCUMULATE)
+                v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m[j], cr + 16 * j));
+            if (epi) {
+                v = _mm512_add_ps(v, bi);
+                if (res) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m[j], res + i * ldr + 16 * j));
+                if (vec_act) v = lens_act_avx512(v, act);
+            }
+            _mm512_mask_storeu_ps(cr + 16 * j, m[j], v);
+        }
+        if (epi && act && act->act && !vec_act) lens_f32_act__ref(act, cr, nr);
+    }
+}
+
+IB_KERNEL(1)
+IB_KERNEL(2)
+IB_KERNEL(3)
+
+void lens_f32_gemm_ib_8x48__avx512(size_t kc, const float *a, const float *b, const size_t *koff,
+                                   float *c, size_t ldc, size_t mr, size_t nr, uint32_t flags,
+                                   const float *bias, const float *res, size_t ldr,
+                                   const lens_act_params *act) {
+    if (nr > 32)
+        ib_3(kc, a, b, koff, c, ldc, mr, nr, flags, bias, res, ldr, act);
+    else if (nr > 16)
+        ib_2(kc, a, b, koff, c, ldc, mr, nr, flags, bias, res, ldr, act);
+    else
+        ib_1(kc, a, b, koff, c, ldc, mr, nr, flags, bias, res, ldr, act);
+}
+
 void lens_f32_act__avx512(const lens_act_params *p, float *x, size_t n) {
     if (!p->act) return;
     if (!lens_act_vectorised_avx512(p->act)) {
