@@ -255,6 +255,7 @@ typedef struct run_ctx {
     lens_decode_options dopt;
     const char *out_dir;
     bool json;
+    bool bar; /* a progress bar is on stderr: clear its line before a message */
     double decode_ms;
 } run_ctx;
 
@@ -275,6 +276,7 @@ static double now_ms(void) {
 
 static void image_error(const run_ctx *c, const char *path) {
     const char *msg = lens_last_error();
+    if (c->bar) fputs("\r\033[K", stderr);
     if (strstr(msg, path)) cli_error(c->cmd->name, "%s", msg);
     else cli_error(c->cmd->name, "%s: %s", path, msg);
 }
@@ -573,6 +575,7 @@ static int vision_main(const cli_command *cmd, lens_task task, int argc, char **
     lens_pipeline_decode_options(ctx.pipeline, &ctx.dopt);
 
     bool bar = inputs.n > 1 && isatty(2);
+    ctx.bar = bar;
     size_t failed = 0;
     double t0 = now_ms();
     for (size_t i = 0; i < inputs.n; i++) {

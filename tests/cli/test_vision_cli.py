@@ -180,6 +180,12 @@ def main():
           "directory: sorted, bad file reported, others done, exit 1", "rc %d: %s %s" % (rc, out, err))
     check("bad.jpg" in err and "decode" in err and "infer" in err and "postprocess" in err and ".hidden" not in err,
           "directory: per-stage timing and the failure on stderr", err)
+    check("\r[" not in err, "no progress bar when stderr is not a terminal", err)
+    if shutil.which("script"):  # a pseudo-terminal: the bar is drawn on stderr
+        p = subprocess.run(["script", "-qec", "%s detect %s %s --json > /dev/null" % (LENS, det, j("dir")),
+                            "/dev/null"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+        tty = p.stdout.decode(errors="replace")  # bytes: text mode would turn \r into \n
+        check("\r[" in tty and "4/4" in tty and "\x1b[K" in tty, "progress bar on a terminal", tty[-500:])
     os.remove(j("dir", "bad.jpg"))
     rc, out, err = lens("classify", cls, j("dir"), good)
     check(rc == 0 and out.count("\n  ") >= 4 * 4, "directory and a file together -> exit 0", err)
