@@ -104,7 +104,8 @@ typedef enum lens_resize_mode {
 
 typedef enum lens_interp {
     LENS_INTERP_BILINEAR = 0, /* matches cv2.INTER_LINEAR (half-pixel centres, clamped) */
-    LENS_INTERP_AREA = 1,     /* matches cv2.INTER_AREA when shrinking; bilinear when growing */
+    LENS_INTERP_AREA = 1,     /* matches cv2.INTER_AREA: box average when shrinking; when growing,
+                               * OpenCV's area-mode bilinear (sharper than INTER_LINEAR) */
 } lens_interp;
 
 typedef enum lens_layout { LENS_LAYOUT_NCHW = 0, LENS_LAYOUT_NHWC = 1 } lens_layout;
@@ -139,7 +140,10 @@ LENS_API size_t lens_preprocess_tensor_bytes(const lens_preprocess *spec);
 
 /* Where a model-input pixel came from: source_x = (x - offset_x) / scale_x
  * (likewise y), in the coordinates of the source picture
- * (img->source_width x img->source_height). */
+ * (img->source_width x img->source_height). Coordinates are continuous
+ * with pixel edges at integers: model pixel i covers [i, i + 1), and the
+ * model input's right edge (x = width) maps to the picture's (source_width)
+ * for stretch. */
 typedef struct lens_transform {
     float scale_x, scale_y;
     float offset_x, offset_y;

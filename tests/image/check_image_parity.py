@@ -337,6 +337,10 @@ def check_preprocess(dump, tmp, files):
     for fname, path in sorted(files.items()):
         shape = cv2.imread(path, cv2.IMREAD_COLOR).shape
         for case in CASES:
+            # The pass does not care which codec made the pixels: JPEG files
+            # (decode parity is checked separately) run a few cases only.
+            if fname.endswith(".jpg") and case["name"] not in ("stretch224", "letterbox640", "crop224"):
+                continue
             case = dict(case)
             if case.get("half"):
                 k = case["half"]
