@@ -241,7 +241,7 @@ static bool add_input(path_list *l, const char *arg) {
         ok = list_push(l, p);
     }
     closedir(d);
-    qsort(l->v + first, l->n - first, sizeof *l->v, cmp_str);
+    if (l->n > first) qsort(l->v + first, l->n - first, sizeof *l->v, cmp_str);
     return ok;
 }
 
