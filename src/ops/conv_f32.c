@@ -7,12 +7,13 @@
  * B packing altogether (the copies cost as much as a third of the
  * multiply-adds on 64-channel layers):
  *  - 1x1 stride 1: B row k is input channel k, read in place;
- *  - 2-D stride 1 (any kernel, dilation, padding): the input is copied once
- *    into a zero-padded plane Hp x Wp; computing the output at the padded
- *    width Wp (OH x Wp, the last Wp - OW columns of each row wasted), B row
- *    (c, ky, kx) is that plane shifted by c*Hp*Wp + ky*dh*Wp + kx*dw, a
- *    constant offset. The result goes to scratch and is compacted to OH x OW
- *    with bias, residual and activation applied on the way. */
+ *  - 2-D, stride <= 4 (any kernel, dilation, padding): the input is copied
+ *    once into zero-padded phase planes Hq x Wq (one per channel and stride
+ *    phase, see padded_dims; stride 1: the padded input); computing the
+ *    output at width Wq (OH x Wq, the last Wq - OW columns of each row
+ *    wasted), B row (c, ky, kx) is a phase plane at a constant offset. The
+ *    result goes to scratch and is compacted to OH x OW with bias, residual
+ *    and activation applied on the way. */
 #include "ops/conv_f32.h"
 
 #include "kernels/im2col.h"
@@ -62,15 +63,19 @@ enum { MODE_IM2COL, MODE_POINTWISE_IB, MODE_PADDED_IB };
 static int conv_mode(const lens_conv_params *p, const lens_f32_gemm_variant *v) {
     if (!v->ukernel_ib) return MODE_IM2COL;
     if (is_pointwise(p)) return MODE_POINTWISE_IB;
-    if (p->nsp == 2 && p->stride[0] == 1 && p->stride[1] == 1) return MODE_PADDED_IB;
+    if (p->nsp == 2 && p->stride[0] <= 4 && p->stride[1] <= 4) return MODE_PADDED_IB;
     return MODE_IM2COL;
 }
 
-/* Padded plane (rows, cols) of the padded-width path: Hp = OH + (KH-1)dh,
- * Wp = OW + (KW-1)dw (stride 1, so this is H + both pads). */
-static void padded_dims(const lens_conv_params *p, size_t *hp, size_t *wp) {
-    *hp = (size_t)(p->out[0] + (p->k[0] - 1) * p->dil[0]);
-    *wp = (size_t)(p->out[1] + (p->k[1] - 1) * p->dil[1]);
+/* Phase planes of the padded-width path. With stride s, padded input row
+ * r = oy*s + ky*d lies in phase r % s = (ky*d) % s at row oy + (ky*d) / s of
+ * that phase: each (channel, phase) plane of Hq x Wq (Hq = OH + (KH-1)dh/sh,
+ * Wq = OW + (KW-1)dw/sw) turns the strided conv into a stride-1 one, whose
+ * B rows are constant offsets into it. Stride 1 has one phase: the padded
+ * input itself. */
+static void padded_dims(const lens_conv_params *p, size_t *hq, size_t *wq) {
+    *hq = (size_t)(p->out[0] + (p->k[0] - 1) * p->dil[0] / p->stride[0]);
+    *wq = (size_t)(p->out[1] + (p->k[1] - 1) * p->dil[1] / p->stride[1]);
 }
 
 static void make_plan(const lens_conv_params *p, const lens_f32_gemm_variant *v, int32_t threads,
@@ -99,7 +104,8 @@ static size_t ib_floats(const lens_conv_params *p, int mode) {
     if (mode == MODE_PADDED_IB) {
         size_t hp, wp, plane, x, yv;
         padded_dims(p, &hp, &wp);
-        if (lens_mul_ovf_size(hp, wp, &plane) || lens_mul_ovf_size(plane, (size_t)p->C, &x) ||
+        if (lens_mul_ovf_size(hp, wp, &plane) ||
+            lens_mul_ovf_size(plane, (size_t)(p->C * p->stride[0] * p->stride[1]), &x) ||
             lens_mul_ovf_size((size_t)p->out[0] * wp, (size_t)p->M, &yv))
             return 0;
         if (lens_add_ovf_size(total, lens_round_up(x, 16), &t) ||
@@ -171,7 +177,7 @@ static void conv_task(void *ctx, int64_t begin, int64_t end, int32_t thread) {
         if (j->mode == MODE_PADDED_IB) {
             /* Raw products at padded width; conv_compact applies the rest. */
             a.N = j->npad;
-            a.b.base = j->xpad + g * cg * j->plane;
+            a.b.base = j->xpad + g * cg * (size_t)(p->stride[0] * p->stride[1]) * j->plane;
             a.b.koff = j->koff;
             a.c = j->ytmp + g * mg * j->npad;
             a.ldc = j->npad;
@@ -260,21 +266,33 @@ typedef struct pad_job {
 static void pad_task(void *ctx, int64_t begin, int64_t end, int32_t thread) {
     const pad_job *j = ctx;
     const lens_conv_params *p = j->p;
-    size_t H = (size_t)p->in[0], W = (size_t)p->in[1], ph = (size_t)p->pad[0];
-    size_t pw = (size_t)p->pad[1];
+    int64_t H = p->in[0], W = p->in[1], ph = p->pad[0], pw = p->pad[1];
+    int64_t sh = p->stride[0], sw = p->stride[1];
     for (int64_t c = begin; c < end; c++) {
-        const float *xc = j->x + (size_t)c * H * W;
-        float *d = j->xpad + (size_t)c * j->hp * j->wp;
-        for (size_t r = 0; r < j->hp; r++, d += j->wp) {
-            if (r < ph || r - ph >= H) {
-                memset(d, 0, j->wp * sizeof(float));
-                continue;
-            }
-            /* Wp = pw + W + trailing pad (>= 0: stride 1 and out >= 1). */
-            memset(d, 0, pw * sizeof(float));
-            memcpy(d + pw, xc + (r - ph) * W, W * sizeof(float));
-            memset(d + pw + W, 0, (j->wp - pw - W) * sizeof(float));
-        }
+        const float *xc = j->x + (size_t)(c * H * W);
+        float *d = j->xpad + (size_t)(c * sh * sw) * j->hp * j->wp;
+        for (int64_t py = 0; py < sh; py++)
+            for (int64_t px = 0; px < sw; px++)
+                for (size_t q = 0; q < j->hp; q++, d += j->wp) {
+                    int64_t iy = (int64_t)q * sh + py - ph;
+                    if (iy < 0 || iy >= H) {
+                        memset(d, 0, j->wp * sizeof(float));
+                        continue;
+                    }
+                    const float *row = xc + iy * W;
+                    /* Columns t with 0 <= t*sw + px - pw < W. */
+                    int64_t x0 = px - pw, wq = (int64_t)j->wp;
+                    int64_t lo = x0 < 0 ? (-x0 + sw - 1) / sw : 0;
+                    int64_t hi = W - x0 > 0 ? (W - x0 + sw - 1) / sw : 0;
+                    if (hi > wq) hi = wq;
+                    if (lo > hi) lo = hi;
+                    memset(d, 0, (size_t)lo * sizeof(float));
+                    if (sw == 1)
+                        memcpy(d + lo, row + x0 + lo, (size_t)(hi - lo) * sizeof(float));
+                    else
+                        for (int64_t t = lo; t < hi; t++) d[t] = row[x0 + t * sw];
+                    memset(d + hi, 0, (size_t)(wq - hi) * sizeof(float));
+                }
     }
 }
 
@@ -361,13 +379,17 @@ void lens_conv_f32(const lens_conv_params *p, const lens_f32_gemm_variant *v,
     padded_dims(p, &hp, &wp);
     j.plane = hp * wp;
     j.npad = (size_t)p->out[0] * wp;
+    size_t sh = (size_t)p->stride[0], sw = (size_t)p->stride[1];
     for (size_t c = 0, k = 0; c < cg; c++)
         for (size_t ky = 0; ky < (size_t)p->k[0]; ky++)
-            for (size_t kx = 0; kx < (size_t)p->k[1]; kx++, k++)
-                koff[k] = c * j.plane + ky * (size_t)p->dil[0] * wp + kx * (size_t)p->dil[1];
+            for (size_t kx = 0; kx < (size_t)p->k[1]; kx++, k++) {
+                size_t ry = ky * (size_t)p->dil[0], rx = kx * (size_t)p->dil[1];
+                size_t phase = (c * sh + ry % sh) * sw + rx % sw;
+                koff[k] = phase * j.plane + ry / sh * wp + rx / sw;
+            }
     float *xpad = rest;
     j.xpad = xpad;
-    j.ytmp = rest + lens_round_up(j.plane * (size_t)p->C, 16);
+    j.ytmp = rest + lens_round_up(j.plane * (size_t)p->C * sh * sw, 16);
     pad_job pj = {p, NULL, xpad, hp, wp};
     compact_job cj = {p, lens_f32_act_best(), j.ytmp, bias, NULL, NULL, wp};
     int64_t tasks = p->group * (int64_t)(j.plan.mt * j.plan.nt);
