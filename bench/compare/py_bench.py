@@ -15,6 +15,8 @@ import time
 
 import numpy as np
 
+BUDGET_S = 8.0
+
 
 def input_shape(onnx_path):
     import onnx
@@ -24,6 +26,13 @@ def input_shape(onnx_path):
         if i.name not in inits:
             return [d.dim_value if d.dim_value > 0 else 1 for d in i.type.tensor_type.shape.dim]
     raise ValueError("model has no input")
+
+
+def _slow(run):
+    """Run once; True if that took over a second (then one warm-up is enough)."""
+    t0 = time.perf_counter()
+    run()
+    return time.perf_counter() - t0 > 1.0
 
 
 def main():
@@ -54,14 +63,19 @@ def main():
         version = torch.__version__
     else:
         sys.exit(f"unknown engine {engine}")
-    for _ in range(warmup):
+    for _ in range(warmup if warmup < 2 else (1 if _slow(run) else warmup - 1)):
         run()
+    # Slow engine/model pairs (seconds per run) stop after BUDGET_S of timed
+    # runs, with at least 3, so one measurement cannot stall the whole round.
     t = []
+    start = time.perf_counter()
     for _ in range(runs):
         t0 = time.perf_counter()
         run()
         t.append((time.perf_counter() - t0) * 1e3)
-    print(json.dumps({"min_ms": min(t), "median_ms": statistics.median(t), "runs": runs,
+        if len(t) >= 3 and time.perf_counter() - start > BUDGET_S:
+            break
+    print(json.dumps({"min_ms": min(t), "median_ms": statistics.median(t), "runs": len(t),
                       "threads": threads, "warmup": warmup, "version": version}))
 
 
