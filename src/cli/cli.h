@@ -49,7 +49,18 @@ bool cli_parse_shape(const char *s, int32_t *ndim, int64_t *dims);
 lens_status cli_load_tensor(const char *path, lens_tensor *out);
 void cli_tensor_free(lens_tensor *t);
 
-/* Opens a model, printing lens_last_error() on failure ("lens CMD: ..."). */
+/* Safety limits (lens_limits) accepted by every command: main() takes
+ * --max-file-bytes, --max-tensor-elements, --max-tensor-bytes,
+ * --max-plan-bytes, --max-nodes and --max-graph-depth (VALUE or =VALUE,
+ * sizes with an optional K/M/G suffix) out of argv, wherever they are,
+ * before the command parses the rest. Returns CLI_EXIT_OK or, after a
+ * message, CLI_EXIT_USAGE. */
+int cli_extract_limits(int *argc, char **argv);
+/* The options every model is opened with (the limits above). */
+const lens_model_options *cli_model_options(void);
+
+/* Opens a model with cli_model_options(), printing lens_last_error() on
+ * failure ("lens CMD: ..."). */
 lens_status cli_open_model(const char *cmd, const char *path, lens_model **out);
 
 /* "[batch, 3, 224, 224]": symbolic names where the model has them, "?"

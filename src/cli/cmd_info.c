@@ -306,7 +306,7 @@ static int info_main(int argc, char **argv) {
     bool have_raw = false;
     int rc = CLI_EXIT_OK;
     bool described = false;
-    if (lens_model_open(path, NULL, &model) == LENS_OK) {
+    if (lens_model_open(path, cli_model_options(), &model) == LENS_OK) {
         described = desc_from_model(model, &d);
         if (!described) cli_error("info", "out of memory");
     } else if (n_missing) {

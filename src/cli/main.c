@@ -22,11 +22,27 @@ static void print_usage(FILE *f) {
     for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
         fprintf(f, "  %-10s %s\n", COMMANDS[i]->name, COMMANDS[i]->summary);
     fputs("\n"
+          "Safety limits (any command; sizes take a K, M or G suffix; defaults in brackets):\n"
+          "  --max-file-bytes N       model file size [4G]\n"
+          "  --max-tensor-elements N  elements of any one tensor [2G]\n"
+          "  --max-tensor-bytes N     bytes of any one tensor or temporary [4G]\n"
+          "  --max-plan-bytes N       memory of a run's intermediate values, and of folded\n"
+          "                           constants [16G]\n"
+          "  --max-nodes N            nodes of a graph [1000000]\n"
+          "  --max-graph-depth N      nesting of subgraphs (If, Loop, Scan) [16]\n"
+          "A model over a limit does not open (exit status 2); a run over one fails (1).\n"
+          "\n"
           "Exit status: 0 success, 1 some inputs failed, 2 usage or setup error.\n",
           f);
 }
 
 int main(int argc, char **argv) {
+    if (argc < 2) {
+        fputs("lens: missing command\n", stderr);
+        print_usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (cli_extract_limits(&argc, argv) != CLI_EXIT_OK) return CLI_EXIT_USAGE;
     if (argc < 2) {
         fputs("lens: missing command\n", stderr);
         print_usage(stderr);

@@ -133,8 +133,69 @@ void cli_tensor_free(lens_tensor *t) {
     t->data = NULL;
 }
 
+/* Safety limits given on the command line (zero fields: the defaults). */
+static lens_model_options g_model_options;
+
+const lens_model_options *cli_model_options(void) { return &g_model_options; }
+
+/* "123", "64K", "16M", "4G" (powers of 1024), at least 1. */
+static bool parse_size(const char *s, uint64_t max, uint64_t *out) {
+    if (!s || *s < '0' || *s > '9') return false;
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno) return false;
+    unsigned shift = 0;
+    if (*end == 'K' || *end == 'k') shift = 10, end++;
+    else if (*end == 'M' || *end == 'm') shift = 20, end++;
+    else if (*end == 'G' || *end == 'g') shift = 30, end++;
+    if (*end || v == 0 || v > (max >> shift)) return false;
+    *out = (uint64_t)v << shift;
+    return true;
+}
+
+int cli_extract_limits(int *argc, char **argv) {
+    static const struct {
+        const char *name;
+        int field;
+    } opts[] = {{"--max-file-bytes", 0}, {"--max-tensor-elements", 1}, {"--max-tensor-bytes", 2},
+                {"--max-plan-bytes", 3}, {"--max-nodes", 4},           {"--max-graph-depth", 5}};
+    lens_limits *l = &g_model_options.limits;
+    int w = 0;
+    for (int i = 0; i < *argc; i++) {
+        size_t k = 0, n = 0;
+        for (; k < sizeof opts / sizeof opts[0]; k++) {
+            n = strlen(opts[k].name);
+            if (!strncmp(argv[i], opts[k].name, n) && (argv[i][n] == 0 || argv[i][n] == '=')) break;
+        }
+        if (k == sizeof opts / sizeof opts[0]) {
+            argv[w++] = argv[i];
+            continue;
+        }
+        const char *v = argv[i][n] == '=' ? argv[i] + n + 1 : (i + 1 < *argc ? argv[++i] : NULL);
+        uint64_t x;
+        uint64_t max = opts[k].field == 5 ? 1024 : UINT64_MAX;
+        if (!parse_size(v, max, &x)) {
+            fprintf(stderr, "lens: %s wants a positive size (suffix K, M or G allowed%s), not '%s'\n", opts[k].name,
+                    opts[k].field == 5 ? "; at most 1024" : "", v ? v : "");
+            return CLI_EXIT_USAGE;
+        }
+        switch (opts[k].field) {
+        case 0: l->max_file_bytes = x; break;
+        case 1: l->max_tensor_elements = x; break;
+        case 2: l->max_tensor_bytes = x; break;
+        case 3: l->max_plan_bytes = x; break;
+        case 4: l->max_nodes = x; break;
+        default: l->max_graph_depth = (uint32_t)x; break;
+        }
+    }
+    argv[w] = NULL;
+    *argc = w;
+    return CLI_EXIT_OK;
+}
+
 lens_status cli_open_model(const char *cmd, const char *path, lens_model **out) {
-    lens_status st = lens_model_open(path, NULL, out);
+    lens_status st = lens_model_open(path, cli_model_options(), out);
     if (st != LENS_OK) cli_error(cmd, "%s", lens_last_error());
     return st;
 }

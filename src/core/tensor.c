@@ -27,6 +27,8 @@ int64_t lens_tensor_numel(const lens_tensor *t) {
     /* Called on caller-built views too: never overflow (a zero dimension
      * anywhere makes 0 even when the others multiply past int64). */
     if (t->ndim < 0 || t->ndim > LENS_MAX_DIMS) return -1;
+    for (int32_t i = 0; i < t->ndim; i++)
+        if (t->dims[i] == 0) return 0;
     int64_t n;
     if (!lens_shape_numel(t->ndim, t->dims, &n)) return -1;
     return n;

@@ -86,6 +86,11 @@ static lens_tensor *arena_tensor(lens_graph *g, const lens_tensor *src) {
 
 /* 2 */
 static lens_status fold_constants(lens_graph *g) {
+    /* Folded tensors stay in the model: their total is held to the memory
+     * plan limit, so that a small file of Expand/Tile/ConstantOfShape on
+     * constants cannot make the load allocate without bound. Nodes past the
+     * budget are simply left to run. */
+    size_t folded = 0, budget = g->limits && g->limits->max_plan_bytes ? (size_t)g->limits->max_plan_bytes : SIZE_MAX;
     for (int32_t i = 0; i < g->n_nodes; i++) {
         lens_node *n = &g->nodes[i];
         if (n->dead || !n->op || n->n_implicit || n->n_inputs == 0) continue;
@@ -113,6 +118,16 @@ static lens_status fold_constants(lens_graph *g) {
             lens_error_clear();
             continue;
         }
+        size_t out_bytes = 0;
+        for (int32_t k = 0; k < n->n_outputs; k++) {
+            size_t b = 0;
+            if (n->outputs[k] >= 0 && lens_tensor_nbytes(&outs[k], &b)) out_bytes += b;
+        }
+        if (out_bytes > budget - folded) {
+            for (int32_t k = 0; k < n->n_outputs; k++) lens_aligned_free(outs[k].data);
+            continue;
+        }
+        folded += out_bytes;
         bool ok = true;
         for (int32_t k = 0; k < n->n_outputs; k++) {
             int32_t v = n->outputs[k];

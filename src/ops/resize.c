@@ -603,8 +603,11 @@ static lens_status run_resize(const lens_node *node, lens_exec *ex) {
             if (!isfinite(s) || s <= 0) return lens_error(LENS_STATUS_INVALID_ARGUMENT, "bad sizes");
             for (int32_t i = 0; i < na; i++) {
                 int32_t a = axes[i];
+                double o = floor(s * (double)p.in[a] + 0.5);
+                if (!(o <= RZ_MAX_EXTENT)) /* one axis's ratio applied to a longer axis */
+                    return lens_error(LENS_STATUS_LIMIT_EXCEEDED, "sizes give axis %d an absurd output size", a);
                 p.scale[a] = s;
-                p.out[a] = (int64_t)floor(s * (double)p.in[a] + 0.5);
+                p.out[a] = (int64_t)o;
             }
         } else {
             for (int32_t i = 0; i < na; i++) {

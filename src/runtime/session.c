@@ -28,6 +28,8 @@ struct lens_env {
     lens_env *parent;
     lens_tensor *vals;   /* one view per value */
     uint8_t *owned;      /* 1: vals[v].data is heap memory this env frees */
+    size_t *heap_bytes;  /* bytes of each owned buffer */
+    size_t *heap_live;   /* the session's count of owned bytes (all envs) */
     int32_t *remaining;  /* consumers still to run (heap mode) */
 };
 
@@ -60,6 +62,10 @@ struct lens_session {
     lens_plan plan;
     scratch_block *scratch; /* head = primary block */
     size_t scratch_peak;
+    /* Bytes of value buffers on the heap (planning runs, subgraphs,
+     * values that outgrew their slot): held to limits.max_plan_bytes, as
+     * the arena is, so that memory stays bounded before a plan exists. */
+    size_t heap_live;
     bool profile;
     double *prof_ms;     /* per node of the main graph */
     int64_t prof_runs;
@@ -83,15 +89,17 @@ struct lens_exec {
 
 static void env_free(lens_env *e);
 
-static lens_status env_init(lens_env *e, const lens_graph *g, lens_env *parent) {
+static lens_status env_init(lens_env *e, const lens_graph *g, lens_env *parent, size_t *heap_live) {
     memset(e, 0, sizeof *e);
     e->g = g;
     e->parent = parent;
+    e->heap_live = heap_live;
     size_t n = (size_t)(g->n_values ? g->n_values : 1);
     e->vals = lens_calloc(n, sizeof(lens_tensor));
     e->owned = lens_calloc(n, 1);
+    e->heap_bytes = lens_calloc(n, sizeof(size_t));
     e->remaining = lens_calloc(n, sizeof(int32_t));
-    if (!e->vals || !e->owned || !e->remaining) {
+    if (!e->vals || !e->owned || !e->heap_bytes || !e->remaining) {
         env_free(e); /* nothing half-built is left for the caller to free */
         return lens_error(LENS_STATUS_OUT_OF_MEMORY, "out of memory creating execution state");
     }
@@ -100,11 +108,20 @@ static lens_status env_init(lens_env *e, const lens_graph *g, lens_env *parent) 
     return LENS_OK;
 }
 
+/* Free value v's heap buffer (if it owns one). */
+static void env_drop(lens_env *e, int32_t v) {
+    if (!e->owned[v]) return;
+    lens_aligned_free(e->vals[v].data);
+    e->vals[v].data = NULL;
+    e->owned[v] = 0;
+    *e->heap_live -= e->heap_bytes[v];
+    e->heap_bytes[v] = 0;
+}
+
 static void env_release_values(lens_env *e) {
-    if (!e->vals || !e->owned) return;
+    if (!e->vals || !e->owned || !e->heap_bytes) return;
     for (int32_t v = 0; v < e->g->n_values; v++) {
-        if (e->owned[v]) lens_aligned_free(e->vals[v].data);
-        e->owned[v] = 0;
+        env_drop(e, v);
         if (!e->g->values[v].constant) e->vals[v].data = NULL;
     }
 }
@@ -113,6 +130,7 @@ static void env_free(lens_env *e) {
     env_release_values(e);
     lens_free(e->vals);
     lens_free(e->owned);
+    lens_free(e->heap_bytes);
     lens_free(e->remaining);
     memset(e, 0, sizeof *e);
 }
@@ -205,6 +223,13 @@ bool lens_exec_output_used(const lens_exec *ex, int32_t i) {
 }
 
 void *lens_exec_scratch(lens_exec *ex, size_t bytes) {
+    /* A node's temporary is held to the tensor limit like its outputs (the
+     * size comes from shapes, which come from the file). */
+    if (bytes > ex->s->model->limits.max_tensor_bytes || bytes > SIZE_MAX - 64) {
+        lens_error(LENS_STATUS_LIMIT_EXCEEDED, "a scratch buffer of %zu bytes exceeds the tensor size limit of %llu",
+                   bytes, (unsigned long long)ex->s->model->limits.max_tensor_bytes);
+        return NULL;
+    }
     void *p = scratch_get(ex->s, bytes);
     if (!p) lens_error(LENS_STATUS_OUT_OF_MEMORY, "out of memory: %zu bytes of scratch", bytes);
     return p;
@@ -256,10 +281,7 @@ lens_status lens_exec_output(lens_exec *ex, int32_t i, lens_dtype dtype, int32_t
         lens_env *e = ex->env;
         lens_session *s = ex->s;
         t = &e->vals[v];
-        if (e->owned[v]) { /* stale heap buffer from an earlier run */
-            lens_aligned_free(t->data);
-            e->owned[v] = 0;
-        }
+        env_drop(e, v); /* stale heap buffer from an earlier run */
         t->data = NULL;
         bool use_arena = false;
         if (ex->planned) {
@@ -274,11 +296,18 @@ lens_status lens_exec_output(lens_exec *ex, int32_t i, lens_dtype dtype, int32_t
         if (use_arena) {
             t->data = s->plan.arena + s->plan.offset[v];
         } else {
+            if (bytes > lim->max_plan_bytes || *e->heap_live > lim->max_plan_bytes - bytes)
+                return lens_error(LENS_STATUS_LIMIT_EXCEEDED,
+                                  "'%s' needs %zu bytes with %zu already in use, over the memory plan limit of %llu",
+                                  e->g->values[v].name, bytes, *e->heap_live,
+                                  (unsigned long long)lim->max_plan_bytes);
             t->data = lens_aligned_alloc(bytes ? bytes : 1);
             if (!t->data)
                 return lens_error(LENS_STATUS_OUT_OF_MEMORY, "out of memory allocating %zu bytes for '%s'", bytes,
                                   e->g->values[v].name);
             e->owned[v] = 1;
+            e->heap_bytes[v] = bytes;
+            *e->heap_live += bytes;
         }
     }
     t->dtype = dtype;
@@ -305,7 +334,7 @@ lens_status lens_exec_subgraph(lens_exec *ex, const lens_graph *g, int32_t n_inp
     }
     lens_free(ex->sub_out);
     ex->sub_out = NULL;
-    LENS_TRY(env_init(ex->sub, g, ex->env));
+    LENS_TRY(env_init(ex->sub, g, ex->env, ex->env->heap_live));
     for (int32_t i = 0; i < n_inputs; i++) {
         int32_t v = g->inputs[i];
         const lens_value *val = &g->values[v];
@@ -381,11 +410,8 @@ static void release_inputs(lens_env *e, const lens_node *n, const uint8_t *keep)
     for (int32_t k = 0; k < n->n_inputs + n->n_implicit; k++) {
         int32_t v = k < n->n_inputs ? n->inputs[k] : n->implicit[k - n->n_inputs];
         if (v < 0) continue;
-        if (--e->remaining[v] == 0 && e->owned[v] && !e->g->values[v].is_output && !(keep && keep[v])) {
-            lens_aligned_free(e->vals[v].data);
-            e->vals[v].data = NULL;
-            e->owned[v] = 0;
-        }
+        if (--e->remaining[v] == 0 && e->owned[v] && !e->g->values[v].is_output && !(keep && keep[v]))
+            env_drop(e, v);
     }
 }
 
@@ -578,7 +604,7 @@ lens_status lens_session_create(const lens_model *model, const lens_session_opti
     s->threads = threads;
     s->profile = opt && opt->profile;
     lens_status st = lens_threadpool_create(threads, &s->pool);
-    if (st == LENS_OK) st = env_init(&s->env, model->graph, NULL);
+    if (st == LENS_OK) st = env_init(&s->env, model->graph, NULL, &s->heap_live);
     if (st == LENS_OK) st = plan_alloc(s);
     if (st == LENS_OK && s->profile) {
         s->prof_ms = lens_calloc((size_t)(model->graph->n_nodes ? model->graph->n_nodes : 1), sizeof(double));
@@ -688,11 +714,7 @@ lens_status lens_session_run(lens_session *s, size_t n_inputs, const lens_tensor
         /* heap buffers of non-constant values left from a re-planning run */
         for (int32_t v = 0; v < g->n_values; v++) {
             int32_t pr = g->values[v].producer;
-            if (e->owned[v] && pr >= 0 && !p->pconst_node[pr]) {
-                lens_aligned_free(e->vals[v].data);
-                e->owned[v] = 0;
-                e->vals[v].data = NULL;
-            }
+            if (e->owned[v] && pr >= 0 && !p->pconst_node[pr]) env_drop(e, v);
         }
     }
     for (size_t i = 0; i < n_inputs; i++) e->vals[g->inputs[i]] = inputs[i];
@@ -799,7 +821,7 @@ lens_status lens_exec_node_once(lens_graph *g, lens_node *n, lens_tensor *outs) 
     s.model = &fake;
     s.threads = 1;
     lens_env e;
-    LENS_TRY(env_init(&e, g, NULL));
+    LENS_TRY(env_init(&e, g, NULL, &s.heap_live));
     int32_t idx = (int32_t)(n - g->nodes);
     lens_status st = run_node(&s, &e, idx, false);
     if (st == LENS_OK) {
@@ -812,6 +834,8 @@ lens_status lens_exec_node_once(lens_graph *g, lens_node *n, lens_tensor *outs) 
                 break;
             }
             e.owned[v] = 0; /* ownership moves to the caller */
+            s.heap_live -= e.heap_bytes[v];
+            e.heap_bytes[v] = 0;
         }
     }
     env_free(&e);
