@@ -22,3 +22,18 @@ ninja -C build-asan
 # it; under the sanitizers the unit, conformance and CLI tests run.
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
    ctest --output-on-failure -j "$jobs" --timeout 3000 -LE parity)
+
+echo "== ThreadSanitizer: concurrency tests =="
+# One model shared by 8 threads (test_concurrency), the thread pool and the
+# runtime's concurrent sessions, under TSan: any data race fails.
+cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLENS_WERROR=ON -DLENS_TSAN=ON >/dev/null
+ninja -C build-tsan test_concurrency test_threadpool test_runtime
+(cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+   ctest --output-on-failure -R '^unit\.test_(concurrency|threadpool|runtime)$')
+
+echo "== short fuzzing (clang + libFuzzer + ASan + UBSan) =="
+# Every fuzz target for LENS_FUZZ_SECONDS each (default 20), then ctest
+# replays the seed corpora and every past crash (tests/fuzz/regress) through
+# the libFuzzer binaries. Long campaigns: scripts/fuzz.sh SECONDS.
+scripts/fuzz.sh "${LENS_FUZZ_SECONDS:-20}"
+(cd build-fuzz && ctest --output-on-failure -R '^fuzz\.')
