@@ -58,8 +58,10 @@ for t in "${targets[@]}"; do
   # crash saved as an artifact (libFuzzer's -fork=1 -ignore_crashes=1).
   mode=()
   [ "${LENS_FUZZ_FORK:-0}" = 1 ] && mode=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
+  dict=()
+  [ -f "tests/fuzz/$t.dict" ] && dict=(-dict="tests/fuzz/$t.dict")
   set +e
-  nice -n 10 "$build/tests/fuzz/fuzz_$t" "${mode[@]}" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+  nice -n 10 "$build/tests/fuzz/fuzz_$t" "${mode[@]}" "${dict[@]}" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
     -malloc_limit_mb=2048 -max_len=65536 -print_final_stats=1 -artifact_prefix="$art" \
     "$work" "${seeds[@]}" >"$log" 2>&1
   rc=$?

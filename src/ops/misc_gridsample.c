@@ -34,6 +34,7 @@ static float gs_clip(float v, int64_t size) {
 /* Reflect v into [twice_low / 2, twice_high / 2]. */
 static float gs_reflect(float v, int64_t twice_low, int64_t twice_high) {
     if (twice_low == twice_high) return 0.0f;
+    if (!(v > -1e15f && v < 1e15f)) return v; /* NaN or huge: the int64 cast below would be UB; gs_pad maps it */
     float lo = (float)twice_low / 2.0f, span = (float)(twice_high - twice_low) / 2.0f;
     v = fabsf(v - lo);
     float extra = fmodf(v, span);
