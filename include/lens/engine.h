@@ -117,15 +117,24 @@ typedef struct lens_tensor {
  * rank or a dimension is invalid or the count overflows int64. */
 LENS_API int64_t lens_tensor_numel(const lens_tensor *t);
 
-/* Safety limits applied to everything read from a model file. Zero in a
- * field means "use the default". */
+/* Safety limits applied to everything read from a model file (and to the
+ * inputs of a run). Zero in a field means "use the default". Going over
+ * one fails with LENS_STATUS_LIMIT_EXCEEDED and a message naming the
+ * tensor, node or value; lens_model_open fails for what is in the file, a
+ * run for what the model computes. See docs/SECURITY.md. */
 typedef struct lens_limits {
-    uint64_t max_file_bytes;      /* default 4 GiB */
+    uint64_t max_file_bytes;      /* model file (or memory image); default 4 GiB */
+    /* Any one tensor: initializers, constants, graph inputs, every
+     * operator output. The element count applies to the product of the
+     * non-zero dims, so an empty tensor cannot carry absurd dims. */
     uint64_t max_tensor_elements; /* default 2^31 */
-    uint64_t max_tensor_bytes;    /* default 4 GiB */
-    uint64_t max_plan_bytes;      /* total memory of one session plan; default 16 GiB */
-    uint64_t max_nodes;           /* default 1,000,000 */
-    uint32_t max_graph_depth;     /* nested subgraphs; default 16 */
+    uint64_t max_tensor_bytes;    /* also one node's scratch buffer; default 4 GiB */
+    /* Memory of a session: the planned arena, and separately the values
+     * held on the heap during a run (first run for new shapes, subgraphs);
+     * also the total of constants folded at load. Default 16 GiB. */
+    uint64_t max_plan_bytes;
+    uint64_t max_nodes;           /* nodes of one graph (each subgraph too); default 1,000,000 */
+    uint32_t max_graph_depth;     /* nested subgraphs (If/Loop/Scan bodies); default 16 */
 } lens_limits;
 
 typedef struct lens_model_options {
