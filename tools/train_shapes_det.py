@@ -300,7 +300,7 @@ def main():
     nparams = sum(p.numel() for p in model.parameters())
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=5e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=a.lr, total_steps=a.steps, pct_start=0.1)
-    t0 = time.time()
+    t0, c0 = time.time(), time.process_time()
     for step in range(a.steps):
         model.train()
         x, targets = batch(range(step * a.batch, (step + 1) * a.batch))
@@ -315,7 +315,7 @@ def main():
         if step and step % 400 == 0:
             model.eval()
             print("  mAP@0.5 on 100 held-out scenes: %.4f" % evaluate(model, 100)[0], flush=True)
-    train_s = time.time() - t0
+    train_s, train_cpu = time.time() - t0, time.process_time() - c0
     model.eval()
     t1 = time.time()
     m, aps = evaluate(model, a.eval)
@@ -342,7 +342,8 @@ def main():
     rc = subprocess.call(cmd)
     info = {"heldout_map50": round(m, 4), "heldout_ap50_per_class": dict(zip(shapes.CLASSES, [round(x, 4) for x in aps])),
             "heldout_scenes": a.eval, "heldout_seeds": "%d.." % HELDOUT_SEED, "train_steps": a.steps,
-            "batch": a.batch, "train_scenes": a.steps * a.batch, "train_seconds": round(train_s),
+            "batch": a.batch, "train_scenes": a.steps * a.batch, "train_seconds_wall": round(train_s),
+            "train_seconds_cpu": round(train_cpu),
             "params": int(nparams), "input": [1, 3, SIZE, SIZE], "torch": torch.__version__}
     with open(os.path.join(a.out, "shapes_det.json"), "w") as f:
         json.dump(info, f, indent=1)

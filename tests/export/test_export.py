@@ -301,6 +301,13 @@ def case_verify_fails(a):
     corrupt(det, bad, init_name=None)
     p = run_export(["tiny_models:yolo", "--verify-only", bad], a.lens)
     check(p.returncode == 1, "corrupted detector fails verification (got %d)" % p.returncode)
+    # and `lens verify` with the good model's check folder rejects the corrupted one too
+    shutil.copytree(os.path.join(a.work, "tiny_yolo.check"), os.path.join(a.work, "tiny_yolo_bad.check"))
+    p = subprocess.run([a.lens, "verify", bad, "--threads", "1"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       universal_newlines=True)
+    sys.stdout.write(p.stdout[-1500:])
+    check(p.returncode == 1, "lens verify of the corrupted detector against the saved check fails (got %d)"
+          % p.returncode)
     # a different image: the check is not tied to the default photo
     img = os.path.join(MODELS, "samples", "shapes_1.png")
     if os.path.exists(img):
@@ -339,6 +346,12 @@ def case_tasks(a):
     check(exp["task"] == "segment" and total == r["width"] * r["height"],
           "segment result: per-class pixel counts cover the %dx%d image" % (r["width"], r["height"]))
     check(metadata(seg).get("lens.output.layout") == "logits", "segment layout defaults to logits")
+    # lens's own reader of the check folder agrees with what lens-export wrote
+    for model in (det, seg):
+        p = subprocess.run([a.lens, "verify", model, "--threads", "1"], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, universal_newlines=True)
+        sys.stdout.write(p.stdout[-1500:])
+        check(p.returncode == 0, "lens verify %s passes (got %d)" % (os.path.basename(model), p.returncode))
     for bad in (["--opset", "10"], ["--opset", "18"]):
         p = run_export(["tiny_models:segmenter", "-o", seg, "--task", "segment", "--size", "8"] + bad, a.lens)
         check(p.returncode == 2, "%s is refused with exit 2" % " ".join(bad))
