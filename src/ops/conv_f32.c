@@ -63,7 +63,13 @@ enum { MODE_IM2COL, MODE_POINTWISE_IB, MODE_PADDED_IB };
 static int conv_mode(const lens_conv_params *p, const lens_f32_gemm_variant *v) {
     if (!v->ukernel_ib) return MODE_IM2COL;
     if (is_pointwise(p)) return MODE_POINTWISE_IB;
-    if (p->nsp == 2 && p->stride[0] <= 4 && p->stride[1] <= 4) return MODE_PADDED_IB;
+    if (p->nsp == 2 && p->stride[0] <= 4 && p->stride[1] <= 4) {
+        /* The padded width wastes (Wq - OW) / OW of the work: a third at
+         * most (3x3 on 7x7). Large dilations (DeepLab's ASPP: 3x3 dilated 36
+         * on 33x33 would compute 105 columns per 33) stay on im2col. */
+        int64_t extra = (p->k[1] - 1) * p->dil[1] / p->stride[1];
+        if (extra * 3 <= p->out[1]) return MODE_PADDED_IB;
+    }
     return MODE_IM2COL;
 }
 
