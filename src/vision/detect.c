@@ -373,7 +373,8 @@ lens_status vision_decode_detections(const lens_vision_config *cfg, const vision
                 score = vision_tensor_get(st, i);
                 if (lt) {
                     float lf = vision_tensor_get(lt, i);
-                    if (!isfinite(lf)) continue;
+                    /* outside int32 push() drops it; the cast must not see it (UB) */
+                    if (!(lf >= -2147483648.0f && lf < 2147483648.0f)) continue;
                     cls = (int64_t)lf;
                 }
             }
@@ -389,7 +390,7 @@ lens_status vision_decode_detections(const lens_vision_config *cfg, const vision
             float id = vision_tensor_get(t, r);
             if (id < 0) break; /* DetectionOutput ends its list with image_id -1 */
             float lf = vision_tensor_get(t, r + 1), score = vision_tensor_get(t, r + 2);
-            if (!isfinite(lf) || !(score > conf)) continue;
+            if (!(lf >= -2147483648.0f && lf < 2147483648.0f) || !(score > conf)) continue; /* int64 cast below */
             push(&p, cfg, c, &n, vision_tensor_get(t, r + 3), vision_tensor_get(t, r + 4), vision_tensor_get(t, r + 5),
                  vision_tensor_get(t, r + 6), score, (int64_t)lf, i);
         }
