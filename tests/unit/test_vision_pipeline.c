@@ -67,11 +67,11 @@ static void test_threads(lens_model *m) {
     CHECK(lens_pipeline_create(m, &o, &p) == LENS_OK, "pipeline: %s", lens_last_error());
     if (!p) return;
     const lens_vision_config *cfg = lens_pipeline_config(p);
-    CHECK(cfg->preprocess.width == 32 && cfg->preprocess.channels == LENS_CHANNELS_GRAY && cfg->input_rank == 4,
-          "digits: 32x32 gray from the input shape");
+    CHECK(cfg->preprocess.width == 8 && cfg->preprocess.channels == LENS_CHANNELS_GRAY && cfg->input_rank == 4,
+          "digits: 8x8 gray (its metadata)");
     lens_decode_options d = {0};
     lens_pipeline_decode_options(p, &d);
-    CHECK(d.target_width == 32 && d.target_height == 32, "decode options get the model size");
+    CHECK(d.target_width == 8 && d.target_height == 8, "decode options get the model size");
     lens_image img = make_image();
     worker w[4];
     pthread_t th[4];
