@@ -3,7 +3,7 @@
 (tools/shapes.py), deterministically on one CPU thread, evaluate mAP@0.5 on fresh held-out
 scenes, and export it with tools/lens-export to models/shapes_det.onnx.
 
-    /usr/bin/python3 tools/train_shapes_det.py [--out models] [--steps 3000] [--eval 500]
+    /usr/bin/python3 tools/train_shapes_det.py [--out models] [--steps 900] [--eval 500]
     /usr/bin/python3 tools/train_shapes_det.py --eval-only models/shapes_det.pt
 
 The network is YOLO-style and anchor-free: a small strided conv backbone, a two-level
@@ -280,11 +280,12 @@ def evaluate(model, count, conf=0.001, iou=0.45, forward=None):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=os.path.join(HERE, "..", "models"))
-    ap.add_argument("--steps", type=int, default=3000)
+    ap.add_argument("--steps", type=int, default=900)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--eval", type=int, default=500, help="held-out scenes for mAP@0.5")
     ap.add_argument("--eval-only", metavar="PT", help="evaluate a saved TorchScript model and stop")
+    ap.add_argument("--update-json", metavar="FILE", help="with --eval-only: write the held-out numbers into FILE")
     ap.add_argument("--lens", help="lens binary for lens-export's check")
     a = ap.parse_args()
     torch.manual_seed(0)
@@ -295,6 +296,13 @@ def main():
         model = torch.jit.load(a.eval_only).eval()
         m, aps = evaluate(model, a.eval)
         print("held-out mAP@0.5 %.4f on %d scenes; per class %s" % (m, a.eval, [round(x, 4) for x in aps]))
+        if a.update_json:
+            with open(a.update_json) as f:
+                info = json.load(f)
+            info.update({"heldout_map50": round(m, 4), "heldout_scenes": a.eval,
+                         "heldout_ap50_per_class": dict(zip(shapes.CLASSES, [round(x, 4) for x in aps]))})
+            with open(a.update_json, "w") as f:
+                json.dump(info, f, indent=1)
         return 0
     model = ShapesDet()
     nparams = sum(p.numel() for p in model.parameters())

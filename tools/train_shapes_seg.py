@@ -3,7 +3,7 @@
 rendered scenes (tools/shapes.py), deterministically on one CPU thread, evaluate mIoU on
 fresh held-out scenes, and export it with tools/lens-export to models/shapes_seg.onnx.
 
-    /usr/bin/python3 tools/train_shapes_seg.py [--out models] [--steps 1500] [--eval 300]
+    /usr/bin/python3 tools/train_shapes_seg.py [--out models] [--steps 700] [--eval 300]
     /usr/bin/python3 tools/train_shapes_seg.py --eval-only models/shapes_seg.pt
 
 The network is a small encoder-decoder: strided conv stages to 1/16 with residual blocks,
@@ -94,11 +94,12 @@ def evaluate(forward, count):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=os.path.join(HERE, "..", "models"))
-    ap.add_argument("--steps", type=int, default=1500)
+    ap.add_argument("--steps", type=int, default=700)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=4e-3)
     ap.add_argument("--eval", type=int, default=300, help="held-out scenes for mIoU")
     ap.add_argument("--eval-only", metavar="PT", help="evaluate a saved TorchScript model and stop")
+    ap.add_argument("--update-json", metavar="FILE", help="with --eval-only: write the held-out numbers into FILE")
     ap.add_argument("--lens", help="lens binary for lens-export's check")
     a = ap.parse_args()
     torch.manual_seed(0)
@@ -116,6 +117,13 @@ def main():
         model = torch.jit.load(a.eval_only).eval()
         m, ious = evaluate(fwd_of(model), a.eval)
         print("held-out mIoU %.4f on %d scenes; per class %s" % (m, a.eval, [round(x, 4) for x in ious]))
+        if a.update_json:
+            with open(a.update_json) as f:
+                info = json.load(f)
+            info.update({"heldout_miou": round(m, 4), "heldout_scenes": a.eval,
+                         "heldout_iou_per_class": dict(zip(LABELS, [round(x, 4) for x in ious]))})
+            with open(a.update_json, "w") as f:
+                json.dump(info, f, indent=1)
         return 0
     model = ShapesSeg()
     nparams = sum(p.numel() for p in model.parameters())
