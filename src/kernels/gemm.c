@@ -12,11 +12,12 @@ static bool has_avx512(const lens_cpu *c) {
 #endif
 
 static const lens_f32_gemm_variant g_variants[] = {
-    {"f32_gemm_4x16__ref", 4, 16, lens_f32_gemm_4x16__ref, any_cpu, lens_f32_gemm_ib_4x16__ref},
+    {"f32_gemm_4x16__ref", 4, 16, lens_f32_gemm_4x16__ref, any_cpu, lens_f32_gemm_ib_4x16__ref,
+     lens_f32_gemm_1x16__ref, lens_f32_gemm_4x1__ref},
 #if defined(__x86_64__)
-    {"f32_gemm_6x16__avx2", 6, 16, lens_f32_gemm_6x16__avx2, has_avx2, NULL},
+    {"f32_gemm_6x16__avx2", 6, 16, lens_f32_gemm_6x16__avx2, has_avx2, NULL, NULL, NULL},
     {"f32_gemm_8x48__avx512", 8, 48, lens_f32_gemm_8x48__avx512, has_avx512,
-     lens_f32_gemm_ib_8x48__avx512},
+     lens_f32_gemm_ib_8x48__avx512, lens_f32_gemm_1x48__avx512, lens_f32_gemm_8x1__avx512},
 #endif
 };
 
@@ -166,7 +167,14 @@ void lens_f32_gemm_tile(const lens_f32_gemm_variant *v, const lens_f32_gemm_plan
                 size_t nr = LENS_MIN(NR, nc - j);
                 float *c = g->c + (m0 + i) * g->ldc + n0 + j;
                 const float *res = g->residual ? g->residual + (m0 + i) * g->ldr + n0 + j : NULL;
-                if (ib)
+                if (nr == 1 && v->ukernel_col)
+                    v->ukernel_col(kc, ap, ib ? g->b.base + n0 + j : bb ? bb + j * kc : NULL,
+                                   ib && K ? g->b.koff + k0 : NULL, NR, c, g->ldc, mr, flags, bias,
+                                   res, g->ldr, &g->act);
+                else if (mr == 1 && !ib && v->ukernel_row)
+                    v->ukernel_row(kc, ap, bb ? bb + j * kc : NULL, c, g->ldc, mr, nr, flags, bias,
+                                   res, g->ldr, &g->act);
+                else if (ib)
                     v->ukernel_ib(kc, ap, g->b.base + n0 + j, K ? g->b.koff + k0 : NULL, c, g->ldc,
                                   mr, nr, flags, bias, res, g->ldr, &g->act);
                 else

@@ -51,12 +51,28 @@ typedef void (*lens_f32_gemm_ib_ukernel_fn)(size_t kc, const float *a, const flo
                                             const float *res, size_t ldr,
                                             const lens_act_params *act);
 
+/* A tile one column wide (nr == 1; matrix-vector with A the matrix, e.g. a
+ * convolution on a 1x1 feature map): c[i * ldc] for i < mr. B column:
+ * b[koff[k]] when koff is given (indirect B), else b[k * bstride] (a packed
+ * panel: bstride = NR). a is the packed MR-row panel as for ukernel. */
+typedef void (*lens_f32_gemm_col_ukernel_fn)(size_t kc, const float *a, const float *b,
+                                             const size_t *koff, size_t bstride, float *c,
+                                             size_t ldc, size_t mr, uint32_t flags,
+                                             const float *bias, const float *res, size_t ldr,
+                                             const lens_act_params *act);
+
 typedef struct lens_f32_gemm_variant {
     const char *name;  /* "f32_gemm_8x48__avx512" */
     size_t mr, nr;
     lens_f32_gemm_ukernel_fn ukernel;
     bool (*supported)(const lens_cpu *cpu);
     lens_f32_gemm_ib_ukernel_fn ukernel_ib; /* NULL: B is always packed */
+    /* Single-row tiles (mr == 1, e.g. a batch-1 classifier head), same
+     * arguments as ukernel: only row 0 of the packed A panel is read, so
+     * none of the work of the MR-1 zero rows is done. NULL: ukernel. */
+    lens_f32_gemm_ukernel_fn ukernel_row;
+    /* Single-column tiles (nr == 1). NULL: ukernel / ukernel_ib. */
+    lens_f32_gemm_col_ukernel_fn ukernel_col;
 } lens_f32_gemm_variant;
 
 void lens_f32_gemm_4x16__ref(size_t, const float *, const float *, float *, size_t, size_t, size_t,
@@ -68,6 +84,18 @@ void lens_f32_gemm_6x16__avx2(size_t, const float *, const float *, float *, siz
 void lens_f32_gemm_8x48__avx512(size_t, const float *, const float *, float *, size_t, size_t,
                                 size_t, uint32_t, const float *, const float *, size_t,
                                 const lens_act_params *);
+void lens_f32_gemm_1x16__ref(size_t, const float *, const float *, float *, size_t, size_t, size_t,
+                             uint32_t, const float *, const float *, size_t,
+                             const lens_act_params *);
+void lens_f32_gemm_4x1__ref(size_t, const float *, const float *, const size_t *, size_t, float *,
+                            size_t, size_t, uint32_t, const float *, const float *, size_t,
+                            const lens_act_params *);
+void lens_f32_gemm_1x48__avx512(size_t, const float *, const float *, float *, size_t, size_t,
+                                size_t, uint32_t, const float *, const float *, size_t,
+                                const lens_act_params *);
+void lens_f32_gemm_8x1__avx512(size_t, const float *, const float *, const size_t *, size_t,
+                               float *, size_t, size_t, uint32_t, const float *, const float *,
+                               size_t, const lens_act_params *);
 void lens_f32_gemm_ib_4x16__ref(size_t, const float *, const float *, const size_t *, float *,
                                 size_t, size_t, size_t, uint32_t, const float *, const float *,
                                 size_t, const lens_act_params *);

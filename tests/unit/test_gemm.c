@@ -187,6 +187,24 @@ int main(void) {
                       n & 2, n & 4, n & 8);
                 cases++;
             }
+        /* Single-row tiles (ukernel_row) at every column count of the tile
+         * and around it, and single-column tiles (ukernel_col) at every row
+         * count, alone and as the last column of a wider B; K odd and even
+         * around the kernels' unrolling and the K block. */
+        size_t kk[] = {1, 2, 3, 4, 5, 7, 8, 33, LENS_GEMM_KC + 3};
+        for (size_t n = 1; n <= 2 * nr + 1; n++) {
+            check(v, n & 1 ? pool2 : NULL, 1, n, kk[n % LENS_ARRAY_LEN(kk)],
+                  (int)(n % (v->ukernel_ib ? 4 : 3)), &g_acts[n % LENS_ARRAY_LEN(g_acts)], n & 2,
+                  n & 4, n & 8);
+            cases++;
+        }
+        for (size_t m = 1; m <= 2 * mr + 1; m++)
+            for (size_t n = 1; n <= nr + 1; n += nr) {
+                check(v, m & 1 ? pool2 : NULL, m, n, kk[(m + n) % LENS_ARRAY_LEN(kk)],
+                      (int)((m + n) % (v->ukernel_ib ? 4 : 3)),
+                      &g_acts[m % LENS_ARRAY_LEN(g_acts)], m & 2, m & 4, m & 8);
+                cases++;
+            }
         printf("%s: checked\n", v->name);
     }
     lens_threadpool_free(pool2);

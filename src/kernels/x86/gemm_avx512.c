@@ -206,6 +206,90 @@ void lens_f32_gemm_ib_8x48__avx512(size_t kc, const float *a, const float *b, co
         ib_1(kc, a, b, koff, c, ldc, mr, nr, flags, bias, res, ldr, act);
 }
 
+/* Single-row tile (mr == 1): row 0 of the packed A panel (stride 8) times a
+ * 48-wide packed B panel. Two sets of accumulators (even and odd k) keep six
+ * FMA chains in flight; the loop is bound by streaming B, which is what a
+ * batch-1 classifier head is. */
+void lens_f32_gemm_1x48__avx512(size_t kc, const float *a, const float *b, float *c, size_t ldc,
+                                size_t mr, size_t nr, uint32_t flags, const float *bias,
+                                const float *res, size_t ldr, const lens_act_params *act) {
+    (void)ldc, (void)mr, (void)ldr;
+    __m512 x0 = _mm512_setzero_ps(), x1 = x0, x2 = x0, y0 = x0, y1 = x0, y2 = x0;
+    size_t k = 0;
+    for (; k + 2 <= kc; k += 2) {
+        const float *bk = b + k * 48;
+        _mm_prefetch((const char *)(bk + 768), _MM_HINT_T0);
+        _mm_prefetch((const char *)(bk + 784), _MM_HINT_T0);
+        _mm_prefetch((const char *)(bk + 800), _MM_HINT_T0);
+        __m512 a0 = _mm512_set1_ps(a[k * 8]), a1 = _mm512_set1_ps(a[k * 8 + 8]);
+        x0 = _mm512_fmadd_ps(a0, _mm512_loadu_ps(bk), x0);
+        x1 = _mm512_fmadd_ps(a0, _mm512_loadu_ps(bk + 16), x1);
+        x2 = _mm512_fmadd_ps(a0, _mm512_loadu_ps(bk + 32), x2);
+        y0 = _mm512_fmadd_ps(a1, _mm512_loadu_ps(bk + 48), y0);
+        y1 = _mm512_fmadd_ps(a1, _mm512_loadu_ps(bk + 64), y1);
+        y2 = _mm512_fmadd_ps(a1, _mm512_loadu_ps(bk + 80), y2);
+    }
+    if (k < kc) {
+        const float *bk = b + k * 48;
+        __m512 a0 = _mm512_set1_ps(a[k * 8]);
+        x0 = _mm512_fmadd_ps(a0, _mm512_loadu_ps(bk), x0);
+        x1 = _mm512_fmadd_ps(a0, _mm512_loadu_ps(bk + 16), x1);
+        x2 = _mm512_fmadd_ps(a0, _mm512_loadu_ps(bk + 32), x2);
+    }
+    __m512 acc[3] = {_mm512_add_ps(x0, y0), _mm512_add_ps(x1, y1), _mm512_add_ps(x2, y2)};
+    bool epi = (flags & LENS_GEMM_EPILOGUE) != 0;
+    bool vec_act = epi && act && act->act && lens_act_vectorised_avx512(act->act);
+    __m512 bi = epi && bias ? _mm512_set1_ps(bias[0]) : _mm512_setzero_ps();
+    for (size_t j = 0; j < 3 && 16 * j < nr; j++) {
+        __mmask16 m = lens_mask16(nr - 16 * j);
+        __m512 v = acc[j];
+        if (flags & LENS_GEMM_ACCUMULATE) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, c + 16 * j));
+        if (epi) {
+            v = _mm512_add_ps(v, bi);
+            if (res) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, res + 16 * j));
+            if (vec_act) v = lens_act_avx512(v, act);
+        }
+        _mm512_mask_storeu_ps(c + 16 * j, m, v);
+    }
+    if (epi && act && act->act && !vec_act) lens_f32_act__ref(act, c, nr);
+}
+
+/* Single-column tile (nr == 1): the 8-row A panel times one B column, two
+ * k steps per 512-bit FMA (rows 0-7 of k in the low half, of k+1 in the
+ * high half), folded to 8 lanes at the end. */
+void lens_f32_gemm_8x1__avx512(size_t kc, const float *a, const float *b, const size_t *koff,
+                               size_t bstride, float *c, size_t ldc, size_t mr, uint32_t flags,
+                               const float *bias, const float *res, size_t ldr,
+                               const lens_act_params *act) {
+#define BCOL(k) (koff ? b[koff[k]] : b[(k) * bstride])
+    __m512 s0 = _mm512_setzero_ps(), s1 = s0;
+    size_t k = 0;
+    for (; k + 4 <= kc; k += 4) {
+        __m512 v01 = _mm512_insertf32x8(_mm512_set1_ps(BCOL(k)), _mm256_set1_ps(BCOL(k + 1)), 1);
+        __m512 v23 =
+            _mm512_insertf32x8(_mm512_set1_ps(BCOL(k + 2)), _mm256_set1_ps(BCOL(k + 3)), 1);
+        s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + k * 8), v01, s0);
+        s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + k * 8 + 16), v23, s1);
+    }
+    s0 = _mm512_add_ps(s0, s1);
+    __m256 r = _mm256_add_ps(_mm512_castps512_ps256(s0), _mm512_extractf32x8_ps(s0, 1));
+    for (; k < kc; k++)
+        r = _mm256_fmadd_ps(_mm256_loadu_ps(a + k * 8), _mm256_set1_ps(BCOL(k)), r);
+#undef BCOL
+    float t[8];
+    _mm256_storeu_ps(t, r);
+    bool epi = (flags & LENS_GEMM_EPILOGUE) != 0;
+    for (size_t i = 0; i < mr; i++) {
+        if (flags & LENS_GEMM_ACCUMULATE) t[i] += c[i * ldc];
+        if (epi) {
+            if (bias) t[i] += bias[i];
+            if (res) t[i] += res[i * ldr];
+        }
+    }
+    if (epi && act && act->act) lens_f32_act__avx512(act, t, mr);
+    for (size_t i = 0; i < mr; i++) c[i * ldc] = t[i];
+}
+
 void lens_f32_act__avx512(const lens_act_params *p, float *x, size_t n) {
     if (!p->act) return;
     if (!lens_act_vectorised_avx512(p->act)) {
