@@ -2,7 +2,8 @@
 """Tests of tools/lens-export and the bundled models (ctest label "export").
 
 Usage: test_export.py CASE --lens PATH --work DIR
-CASE: reference | torchvision | clean | stamp | verify_fails | tasks | bundled
+CASE: reference | torchvision | torchvision_segment | torchvision_detect | clean | stamp |
+      verify_fails | tasks | bundled
 
 Each case prints what it checked and exits 0 (pass) or 1 (a check failed); 2 on a setup
 error. No case trains anything; the torchvision case exports one small model.
@@ -486,7 +487,63 @@ def case_reference(a):
     check(bad == 0, "reference preprocessing equals lens's in %d/%d configurations" % (n - bad, n))
 
 
-CASES = {"reference": case_reference, "torchvision": case_torchvision, "clean": case_clean, "stamp": case_stamp,
+def _lens_verify(a, model):
+    p = subprocess.run([a.lens, "verify", model, "--threads", "1"], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, universal_newlines=True)
+    sys.stdout.write(p.stdout[-1500:])
+    return p.returncode
+
+
+def case_torchvision_segment(a):
+    """A torchvision segmenter: the dict output reduced to `out`, VOC labels, ImageNet
+    normalisation, stretch; lens matches PyTorch and lens verify accepts the check folder."""
+    import torchvision.models as tvm
+    out = os.path.join(a.work, "lraspp.onnx")
+    p = run_export(["--torchvision", "lraspp_mobilenet_v3_large", "--size", "96,64", "--opset", "16", "-o", out,
+                    "--save-check", "--json"], a.lens)
+    if not check(p.returncode == 0, "lens-export --torchvision lraspp_mobilenet_v3_large exits 0 (got %d)"
+                 % p.returncode):
+        return
+    rep = json.loads(p.stdout.strip().splitlines()[-1])
+    check(rep["ok"] and rep["mask_agreement"] >= 0.999, "mask agreement %.4f" % rep["mask_agreement"])
+    md = metadata(out)
+    w = tvm.get_model_weights("lraspp_mobilenet_v3_large").DEFAULT
+    check(md.get("lens.task") == "segment" and md.get("lens.output.layout") == "logits", "segment, logits")
+    check(json.loads(md["lens.labels"]) == list(w.meta["categories"]), "the 21 VOC categories")
+    spec = ref.spec_from_metadata(md)
+    check(spec["resize"] == "stretch" and (spec["width"], spec["height"]) == (96, 64)
+          and np.allclose(spec["mean"], [0.485, 0.456, 0.406]), "stretch to 96x64 with ImageNet mean/std")
+    check(rep["outputs"][0]["shape"] == [1, 21, 64, 96], "one output, out [1, 21, 64, 96]")
+    check(_lens_verify(a, out) == 0, "lens verify accepts the check folder")
+
+
+def case_torchvision_detect(a):
+    """A torchvision detector: wrapped to take [1, 3, H, W], outputs named after the result
+    dict, boxes_scores layout, COCO labels; detections pair up with PyTorch's."""
+    import onnx
+    out = os.path.join(a.work, "ssdlite.onnx")
+    p = run_export(["--torchvision", "ssdlite320_mobilenet_v3_large", "--opset", "13", "-o", out, "--save-check",
+                    "--json", "--dynamic-batch"], a.lens)
+    if not check(p.returncode == 0, "lens-export --torchvision ssdlite320_mobilenet_v3_large exits 0 (got %d)"
+                 % p.returncode):
+        return
+    rep = json.loads(p.stdout.strip().splitlines()[-1])
+    raw = rep["detections_raw"]
+    check(rep["ok"] and raw["torch"] > 0 and raw["matched"] == raw["torch"] == raw["lens"],
+          "all %d raw detections pair up" % raw["torch"])
+    md = metadata(out)
+    check(md.get("lens.task") == "detect" and md.get("lens.output.layout") == "boxes_scores"
+          and md.get("lens.output.box") == "xyxy", "detect, boxes_scores, xyxy")
+    check(len(json.loads(md["lens.labels"])) == 91, "91 COCO categories")
+    check(md.get("lens.input.size") == "320,320" and ref.spec_from_metadata(md)["std"] == [1.0] * 3,
+          "320x320 (the model's fixed size), 0..1 input (the model normalises itself)")
+    m = onnx.load(out)
+    check([o.name for o in m.graph.output] == ["boxes", "scores", "labels"], "outputs boxes, scores, labels")
+    check(m.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "batch", "--dynamic-batch: input batch symbolic")
+    check(_lens_verify(a, out) == 0, "lens verify accepts the check folder")
+
+
+CASES = {"torchvision_segment": case_torchvision_segment, "torchvision_detect": case_torchvision_detect, "reference": case_reference, "torchvision": case_torchvision, "clean": case_clean, "stamp": case_stamp,
          "verify_fails": case_verify_fails, "tasks": case_tasks, "bundled": case_bundled}
 
 
