@@ -12,10 +12,10 @@ static bool has_avx512(const lens_cpu *c) {
 #endif
 
 static const lens_f32_dwconv_variant g_variants[] = {
-    {"f32_dwconv__ref", lens_f32_dwconv__ref, any_cpu, SIZE_MAX},
+    {"f32_dwconv__ref", lens_f32_dwconv__ref, any_cpu, SIZE_MAX, lens_f32_dwconv_direct__ref},
 #if defined(__x86_64__)
-    {"f32_dwconv__avx2", lens_f32_dwconv__avx2, has_avx2, 2},
-    {"f32_dwconv__avx512", lens_f32_dwconv__avx512, has_avx512, 2},
+    {"f32_dwconv__avx2", lens_f32_dwconv__avx2, has_avx2, 2, NULL},
+    {"f32_dwconv__avx512", lens_f32_dwconv__avx512, has_avx512, 2, lens_f32_dwconv_direct__avx512},
 #endif
 };
 
@@ -37,13 +37,23 @@ const lens_f32_dwconv_variant *lens_f32_dwconv_best(void) {
     return g_best;
 }
 
+bool lens_f32_dwconv_direct_ok(const lens_f32_dwconv_variant *v, const lens_dwconv_geom *g) {
+    if (!v->direct) return false;
+    if (v->fn == lens_f32_dwconv__ref) return true;
+    /* The SIMD kernel keeps one column mask per (kx, vector) in registers'
+     * worth of stack: at most 16 taps wide, strides 1 and 2. */
+    return g->sw <= 2 && g->KW <= 16;
+}
+
 size_t lens_dwconv_plane_floats(lens_dwconv_geom *g) {
-    /* Kernels compute outputs in blocks of up to 64 and read 2 vectors per
-     * output vector at stride 2: room for sw * round_up(OW, 64) + 32. */
-    size_t ow64 = (g->OW + 63) / 64 * 64, xs, rows, n;
-    if (lens_mul_ovf_size(g->sw, ow64, &xs) || lens_add_ovf_size(xs, (g->KW - 1) * g->dw + 32, &xs))
+    /* Kernels compute whole vectors of 16 outputs (a block of up to 64
+     * starts at a multiple of 64) and read sw floats per output: the last
+     * row read ends before sw * round_up(OW, 16) + (KW - 1) * dw. A plane
+     * only as wide as that keeps the padding copy small on late layers
+     * (14 columns: 20 floats a row instead of 112). */
+    size_t ow16 = (g->OW + 15) / 16 * 16, xs, rows, n;
+    if (lens_mul_ovf_size(g->sw, ow16, &xs) || lens_add_ovf_size(xs, (g->KW - 1) * g->dw, &xs))
         return 0;
-    xs = (xs + 15) / 16 * 16;
     if (lens_mul_ovf_size(g->OH - 1, g->sh, &rows) ||
         lens_add_ovf_size(rows, (g->KH - 1) * g->dh + 1, &rows))
         return 0;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "core/common.h"
+#include "kernels/act.h"
 
 typedef struct lens_dwconv_geom {
     size_t H, W;             /* input plane */
@@ -22,7 +23,20 @@ typedef struct lens_dwconv_geom {
 typedef void (*lens_f32_dwconv_fn)(const lens_dwconv_geom *g, const float *xp, const float *w,
                                    float bias, float *y);
 
+/* One channel read in place (no padded copy), with the epilogue fused:
+ * y = act(bias + conv(x) [+ res]). x: the H x W plane; res: OH x OW or NULL;
+ * act: NULL or a lens_act_params (act->act 0: none). Taps that fall into the
+ * padding are skipped (masked), so nothing outside x is read. xs/xrows of g
+ * are not used. */
+typedef void (*lens_f32_dwconv_direct_fn)(const lens_dwconv_geom *g, const float *x,
+                                          const float *w, float bias, const float *res,
+                                          const lens_act_params *act, float *y);
+
 void lens_f32_dwconv__ref(const lens_dwconv_geom *, const float *, const float *, float, float *);
+void lens_f32_dwconv_direct__ref(const lens_dwconv_geom *, const float *, const float *, float,
+                                 const float *, const lens_act_params *, float *);
+void lens_f32_dwconv_direct__avx512(const lens_dwconv_geom *, const float *, const float *, float,
+                                    const float *, const lens_act_params *, float *);
 void lens_f32_dwconv__avx2(const lens_dwconv_geom *, const float *, const float *, float, float *);
 void lens_f32_dwconv__avx512(const lens_dwconv_geom *, const float *, const float *, float,
                              float *);
@@ -32,7 +46,13 @@ typedef struct lens_f32_dwconv_variant {
     lens_f32_dwconv_fn fn;
     bool (*supported)(const lens_cpu *cpu);
     size_t max_sw; /* largest horizontal stride the variant vectorises */
+    /* In-place kernel with fused epilogue, used when direct_ok() allows;
+     * NULL: padded copy + fn. */
+    lens_f32_dwconv_direct_fn direct;
 } lens_f32_dwconv_variant;
+
+/* Whether v->direct handles geometry g (stride and kernel width limits). */
+bool lens_f32_dwconv_direct_ok(const lens_f32_dwconv_variant *v, const lens_dwconv_geom *g);
 
 const lens_f32_dwconv_variant *lens_f32_dwconv_variants(size_t *count);
 const lens_f32_dwconv_variant *lens_f32_dwconv_best(void);

@@ -247,9 +247,18 @@ static void dw_task(void *ctx, int64_t begin, int64_t end, int32_t thread) {
     size_t in_sz = (size_t)(p->in[0] * p->in[1]), out_sz = (size_t)(p->out[0] * p->out[1]);
     size_t ks = (size_t)(p->k[0] * p->k[1]);
     float *xp = j->scratch + (size_t)thread * j->thread_floats;
+    const bool direct = lens_f32_dwconv_direct_ok(j->dv, &j->geom);
     for (int64_t t = begin; t < end; t++) {
         size_t c = (size_t)t % (size_t)p->C;
         float *y = j->y + (size_t)t * out_sz;
+        if (direct) {
+            /* In place, bias/residual/activation fused: no padded copy and
+             * no second pass over the output. */
+            j->dv->direct(&j->geom, j->x + (size_t)t * in_sz, j->w + c * ks,
+                          j->bias ? j->bias[c] : 0.0f, j->res ? j->res + (size_t)t * out_sz : NULL,
+                          &p->act, y);
+            continue;
+        }
         lens_f32_dwconv_channel(j->dv, &j->geom, j->x + (size_t)t * in_sz, j->w + c * ks,
                                 j->bias ? j->bias[c] : 0.0f, xp, y);
         if (j->res) {

@@ -226,6 +226,19 @@ int main(void) {
             run_case(t ? pool : NULL, 2, c2[i].N, c2[i].C, c2[i].M, c2[i].g, in, k, s, d, pb, pe,
                      c2[i].act, (i + t) % 2 == 0, (i + t) % 3 == 0);
     }
+    /* Depthwise at every output width around the kernels' vectors (16) and
+     * blocks (64), strides 1-3, 3x3 and 5x5, dilation 1 and 2, so that the
+     * padded plane's width is exercised at each edge. */
+    for (int64_t ow = 1; ow <= 70; ow++) {
+        int64_t st = 1 + ow % 3, kk = ow % 2 ? 3 : 5, dd = 1 + (ow % 5 == 0);
+        int64_t pad = (kk - 1) / 2 * dd;
+        int64_t wi = (ow - 1) * st + (kk - 1) * dd + 1 - 2 * pad;
+        if (wi < 1) wi = 1;
+        int64_t in[2] = {3 + ow % 4, wi}, k[2] = {kk, kk}, s[2] = {st, st}, d[2] = {dd, dd};
+        int64_t pb[2] = {pad, pad}, pe[2] = {pad, pad};
+        run_case(ow % 2 ? pool : NULL, 2, 1, 3, 3, 3, in, k, s, d, pb, pe,
+                 ow % 4 ? LENS_ACT_HARDSWISH : LENS_ACT_NONE, ow % 3 == 0, ow % 4 == 1);
+    }
     /* Asymmetric kernel / stride / pads. */
     {
         int64_t in[2] = {10, 13}, k[2] = {2, 3}, s[2] = {1, 2}, d[2] = {2, 1}, pb[2] = {1, 0},

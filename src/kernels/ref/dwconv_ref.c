@@ -16,3 +16,29 @@ void lens_f32_dwconv__ref(const lens_dwconv_geom *g, const float *xp, const floa
         }
     }
 }
+
+/* In place with bounds checks and the fused epilogue: the twin of the SIMD
+ * direct kernels. */
+void lens_f32_dwconv_direct__ref(const lens_dwconv_geom *g, const float *x, const float *w,
+                                 float bias, const float *res, const lens_act_params *act,
+                                 float *y) {
+    for (size_t oy = 0; oy < g->OH; oy++) {
+        float *yr = y + oy * g->OW;
+        for (size_t ox = 0; ox < g->OW; ox++) {
+            float acc = bias;
+            for (size_t ky = 0; ky < g->KH; ky++) {
+                size_t iy = oy * g->sh + ky * g->dh;
+                if (iy < g->ph || iy - g->ph >= g->H) continue;
+                const float *r = x + (iy - g->ph) * g->W;
+                for (size_t kx = 0; kx < g->KW; kx++) {
+                    size_t ix = ox * g->sw + kx * g->dw;
+                    if (ix < g->pw || ix - g->pw >= g->W) continue;
+                    acc += w[ky * g->KW + kx] * r[ix - g->pw];
+                }
+            }
+            if (res) acc += res[oy * g->OW + ox];
+            yr[ox] = acc;
+        }
+        if (act && act->act) lens_f32_act__ref(act, yr, g->OW);
+    }
+}

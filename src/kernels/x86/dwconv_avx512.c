@@ -5,6 +5,7 @@
 #include <immintrin.h>
 
 #include "kernels/dwconv.h"
+#include "kernels/x86/act_avx512.h"
 
 static inline __attribute__((always_inline)) void block(const lens_dwconv_geom *g, const float *r0,
                                                         const float *w, float bias, float *y,
@@ -39,28 +40,135 @@ void lens_f32_dwconv__avx512(const lens_dwconv_geom *g, const float *xp, const f
                              float bias, float *y) {
     const int s2 = g->sw == 2;
     for (size_t oy = 0; oy < g->OH; oy++) {
-        const float *r0 = xp + oy * g->sh * g->xs;
-        float *yr = y + oy * g->OW;
-        for (size_t ox = 0; ox < g->OW; ox += 64) {
-            size_t left = g->OW - ox;
-            const float *r = r0 + ox * g->sw;
-            size_t nv = (LENS_MIN(left, 64) + 15) / 16;
-            if (s2) {
-                switch (nv) {
-                case 4: block(g, r, w, bias, yr + ox, left, 4, 1); break;
-                case 3: block(g, r, w, bias, yr + ox, left, 3, 1); break;
-                case 2: block(g, r, w, bias, yr + ox, left, 2, 1); break;
-                default: block(g, r, w, bias, yr + ox, left, 1, 1); break;
+            const float *r0 = xp + oy * g->sh * g->xs;
+            float *yr = y + oy * g->OW;
+            for (size_t ox = 0; ox < g->OW; ox += 64) {
+                size_t left = g->OW - ox;
+                const float *r = r0 + ox * g->sw;
+                size_t nv = (LENS_MIN(left, 64) + 15) / 16;
+                if (s2) {
+                    switch (nv) {
+                    case 4: block(g, r, w, bias, yr + ox, left, 4, 1); break;
+                    case 3: block(g, r, w, bias, yr + ox, left, 3, 1); break;
+                    case 2: block(g, r, w, bias, yr + ox, left, 2, 1); break;
+                    default: block(g, r, w, bias, yr + ox, left, 1, 1); break;
+                    }
+                } else {
+                    switch (nv) {
+                    case 4: block(g, r, w, bias, yr + ox, left, 4, 0); break;
+                    case 3: block(g, r, w, bias, yr + ox, left, 3, 0); break;
+                    case 2: block(g, r, w, bias, yr + ox, left, 2, 0); break;
+                    default: block(g, r, w, bias, yr + ox, left, 1, 0); break;
+                    }
                 }
-            } else {
-                switch (nv) {
-                case 4: block(g, r, w, bias, yr + ox, left, 4, 0); break;
-                case 3: block(g, r, w, bias, yr + ox, left, 3, 0); break;
-                case 2: block(g, r, w, bias, yr + ox, left, 2, 0); break;
-                default: block(g, r, w, bias, yr + ox, left, 1, 0); break;
+            }
+    }
+}
+/* ---- in place, fused epilogue ---------------------------------------------
+ * Each block of up to 4 vectors (64 outputs) of a row loads its input with
+ * column masks that drop taps in the left/right padding (masked-off lanes
+ * are not read, so nothing outside the plane is touched); rows in the
+ * top/bottom padding are skipped. The masks depend on (kx, vector) only and
+ * are computed once per block column, for all rows. */
+
+/* Lanes l in [0, 16) with 0 <= base + l < W. */
+static inline __mmask16 col_mask(int64_t base, int64_t W) {
+    int64_t lo = base < 0 ? -base : 0, hi = W - base;
+    if (hi > 16) hi = 16;
+    if (lo >= hi) return 0;
+    uint32_t m = (hi >= 16 ? 0xFFFFu : ((1u << hi) - 1u)) & ~((1u << lo) - 1u);
+    return (__mmask16)m;
+}
+
+static inline const float *at(const float *row, int64_t i) {
+    /* Address of row[i] where i may be negative: only ever used by a masked
+     * load whose enabled lanes lie inside the row. */
+    return (const float *)((uintptr_t)row + (uintptr_t)(i * (int64_t)sizeof(float)));
+}
+
+static inline __attribute__((always_inline)) void dblock(const lens_dwconv_geom *g,
+                                                         const float *x, const float *w,
+                                                         float bias, const float *res,
+                                                         const lens_act_params *act, float *y,
+                                                         size_t ox0, const int nv, const int s2) {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const int64_t W = (int64_t)g->W, sw = s2 ? 2 : 1;
+    __mmask16 cm[16][4][2];
+    for (size_t kx = 0; kx < g->KW; kx++) {
+        int64_t base = (int64_t)ox0 * sw + (int64_t)(kx * g->dw) - (int64_t)g->pw;
+        for (int j = 0; j < nv; j++) {
+            int64_t b = base + 16 * sw * j;
+            cm[kx][j][0] = col_mask(b, W);
+            cm[kx][j][1] = s2 ? col_mask(b + 16, W) : 0;
+        }
+    }
+    size_t left = g->OW - ox0;
+    bool vec_act = act && act->act && lens_act_vectorised_avx512(act->act);
+    for (size_t oy = 0; oy < g->OH; oy++) {
+        __m512 acc[4];
+        for (int j = 0; j < nv; j++) acc[j] = _mm512_set1_ps(bias);
+        for (size_t ky = 0; ky < g->KH; ky++) {
+            size_t iy = oy * g->sh + ky * g->dh;
+            if (iy < g->ph || iy - g->ph >= g->H) continue;
+            const float *row = x + (iy - g->ph) * g->W;
+            for (size_t kx = 0; kx < g->KW; kx++) {
+                __m512 wv = _mm512_set1_ps(w[ky * g->KW + kx]);
+                int64_t base = (int64_t)ox0 * sw + (int64_t)(kx * g->dw) - (int64_t)g->pw;
+                for (int j = 0; j < nv; j++) {
+                    int64_t b = base + 16 * sw * j;
+                    __m512 xv;
+                    if (s2)
+                        xv = _mm512_permutex2var_ps(
+                        _mm512_maskz_loadu_ps(cm[kx][j][0], at(row, b)), even,
+                        _mm512_maskz_loadu_ps(cm[kx][j][1], at(row, b + 16)));
+                    else
+                        xv = _mm512_maskz_loadu_ps(cm[kx][j][0], at(row, b));
+                    acc[j] = _mm512_fmadd_ps(xv, wv, acc[j]);
                 }
             }
         }
+        float *yr = y + oy * g->OW + ox0;
+        for (int j = 0; j < nv; j++) {
+            size_t n = left > 16 * (size_t)j ? left - 16 * (size_t)j : 0;
+            __mmask16 m = lens_mask16(n);
+            __m512 v = acc[j];
+            if (res)
+                v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, res + oy * g->OW + ox0 + 16 * j));
+            if (vec_act) v = lens_act_avx512(v, act);
+            _mm512_mask_storeu_ps(yr + 16 * j, m, v);
+        }
+        if (act && act->act && !vec_act) lens_f32_act__ref(act, yr, LENS_MIN(left, 64));
+    }
+}
+
+void lens_f32_dwconv_direct__avx512(const lens_dwconv_geom *g, const float *x, const float *w,
+                                    float bias, const float *res, const lens_act_params *act,
+                                    float *y) {
+    if (g->sw > 2 || g->KW > 16) {
+        lens_f32_dwconv_direct__ref(g, x, w, bias, res, act, y);
+        return;
+    }
+    const int s2 = g->sw == 2;
+    /* Blocks outermost: their column masks serve every row. */
+    for (size_t ox = 0; ox < g->OW; ox += 64) {
+        size_t nv = (LENS_MIN(g->OW - ox, 64) + 15) / 16;
+#define DB(NV, S2) dblock(g, x, w, bias, res, act, y, ox, NV, S2)
+        if (s2) {
+            switch (nv) {
+            case 4: DB(4, 1); break;
+            case 3: DB(3, 1); break;
+            case 2: DB(2, 1); break;
+            default: DB(1, 1); break;
+            }
+        } else {
+            switch (nv) {
+            case 4: DB(4, 0); break;
+            case 3: DB(3, 0); break;
+            case 2: DB(2, 0); break;
+            default: DB(1, 0); break;
+            }
+        }
+#undef DB
     }
 }
 #endif
