@@ -1,23 +1,28 @@
 #!/usr/bin/env bash
-# lens's main job on the bundled default: build lens, then run the bundled
-# digits classifier (models/digits.onnx, trained by tools/train_digits.py)
-# on the ten bundled held-out samples and print each prediction.
+# lens's main job on the bundled defaults: build lens, then run the three
+# bundled models (trained here by tools/train_*.py, see docs/MODELS.md) on
+# their sample images — classification, detection and segmentation — print
+# the results and write the annotated images.
+#   scripts/demo.sh [OUT_DIR]      (default: demo-out/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+out=${1:-demo-out}
 scripts/deps.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 ninja -C build lens >/dev/null
-build/lens info models/digits.onnx
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
-for d in 0 1 2 3 4 5 6 7 8 9; do
-  build/lens run models/digits.onnx --input "models/digit_$d.npy" --output-dir "$out/$d" >/dev/null
-  /usr/bin/python3 - "$out/$d/output_0.npy" "$d" <<'PY'
-import sys, numpy as np
-z = np.load(sys.argv[1])[0].astype(np.float64)
-p = np.exp(z - z.max()); p /= p.sum()
-k = int(p.argmax())
-print(f"models/digit_{sys.argv[2]}.npy -> {k} (p={p[k]:.3f})")
-PY
-done
-build/lens bench models/digits.onnx --runs 200
+mkdir -p "$out"/classify "$out"/detect "$out"/segment
+
+echo "== classify: models/digits.onnx (8x8 handwritten digits) =="
+build/lens classify models/digits.onnx models/samples/digit_*.png --top 1 -o "$out/classify"
+
+echo
+echo "== detect: models/shapes_det.onnx (circles, squares, triangles, stars) =="
+build/lens detect models/shapes_det.onnx models/samples/shapes_*.png -o "$out/detect"
+
+echo
+echo "== segment: models/shapes_seg.onnx (a class per pixel) =="
+build/lens segment models/shapes_seg.onnx models/samples/shapes_*.png -o "$out/segment"
+
+echo
+echo "annotated images written to $out/:"
+find "$out" -type f -name '*.png' | sort | sed 's/^/  /'
