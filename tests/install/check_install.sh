@@ -30,4 +30,17 @@ cmake -S "$src/examples" -B "$scratch/cmake" -DCMAKE_PREFIX_PATH="$prefix" -DCMA
 cmake --build "$scratch/cmake" >/dev/null
 LD_LIBRARY_PATH=$libdir "$scratch/cmake/run_model" "$model" | grep -q '^output 0: float \[1, 10\]'
 "$scratch/cmake/run_model_static" "$model" | grep -q '^output 0: float \[1, 10\]'
+# 3. The vision example on the three bundled models, through both builds.
+for pair in "digits.onnx samples/digit_7.png" "shapes_det.onnx samples/shapes_1.png" "shapes_seg.onnx samples/shapes_1.png"; do
+  set -- $pair
+  a=$(LD_LIBRARY_PATH=$libdir "$scratch/vision.pc" "$src/models/$1" "$src/models/$2")
+  b=$("$scratch/cmake/vision_static" "$src/models/$1" "$src/models/$2")
+  echo "$a"
+  [ "$a" = "$b" ]
+  case $1 in
+    digits.onnx) echo "$a" | grep -Eq '"top": ?\[\{"index": ?7,' ;;
+    shapes_det.onnx) echo "$a" | grep -Eq '"detections": ?\[\{"box"' ;;
+    shapes_seg.onnx) echo "$a" | grep -Eq '"classes": ?\[\{"index": ?0,' ;;
+  esac
+done
 echo "install check passed: pkg-config and find_package, shared and static"
