@@ -6,10 +6,12 @@
  * boxes already kept (O(n * kept)); RoiAlign splits the bilinear sampling
  * weights into a y table and an x table per RoI, so the per-channel loop
  * does nothing but multiply-adds. */
+#include "kernels/nms.h"
 #include "ops/detection.h"
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* ---- NonMaxSuppression ---------------------------------------------------- */
 
@@ -21,20 +23,6 @@ static int cand_cmp(const void *pa, const void *pb) {
     const lens_nms_cand *a = pa, *b = pb;
     if (a->score != b->score) return a->score > b->score ? -1 : 1;
     return (a->index > b->index) - (a->index < b->index);
-}
-
-/* Same test as ONNX Runtime's SuppressByIOU (the ONNX reference mirrors it):
- * empty intersections and zero-area boxes never suppress. */
-static inline bool nms_suppresses(const float *a, const float *b, float iou_threshold) {
-    float iy1 = LENS_MAX(a[0], b[0]), ix1 = LENS_MAX(a[1], b[1]);
-    float iy2 = LENS_MIN(a[2], b[2]), ix2 = LENS_MIN(a[3], b[3]);
-    float inter = LENS_MAX(ix2 - ix1, 0.0f) * LENS_MAX(iy2 - iy1, 0.0f);
-    if (inter <= 0.0f) return false;
-    float area_a = (a[2] - a[0]) * (a[3] - a[1]);
-    float area_b = (b[2] - b[0]) * (b[3] - b[1]);
-    float uni = area_a + area_b - inter;
-    if (area_a <= 0.0f || area_b <= 0.0f || uni <= 0.0f) return false;
-    return inter / uni > iou_threshold;
 }
 
 static void nms_corners(const float *boxes, int64_t n, int32_t center_point_box, float *corners) {
@@ -74,17 +62,27 @@ int64_t lens_nms_select(const float *boxes, const float *scores, int64_t n, int3
         m++;
     }
     qsort(cand, (size_t)m, sizeof(*cand), cand_cmp);
+    /* The corners of the kept boxes are packed, 4 floats each, into the part
+     * of cand already visited (kept <= i, and a candidate is 16 bytes), so
+     * the IoU test against all of them is one vectorised kernel call
+     * (kernels/nms.h: ONNX Runtime's SuppressByIOU; empty intersections and
+     * zero-area boxes never suppress). */
+    _Static_assert(sizeof(lens_nms_cand) >= 4 * sizeof(float), "kept corners must fit a candidate");
+    lens_nms_any_fn any_suppresses = lens_nms_any_best();
+    float *kc = (float *)(void *)cand;
     int64_t kept = 0;
     for (int64_t i = 0; i < m && kept < max_out; i++) {
-        const float *c = corners + 4 * cand[i].index;
-        bool keep = true;
-        for (int64_t j = 0; j < kept; j++) {
-            if (nms_suppresses(corners + 4 * selected[j], c, iou_threshold)) {
-                keep = false;
-                break;
-            }
+        int64_t index = cand[i].index;
+        const float *c = corners + 4 * index;
+        float b[4] = {c[0], c[1], c[2], c[3]};
+        float area_b = (b[2] - b[0]) * (b[3] - b[1]);
+        /* a zero-area (or NaN) box is never suppressed */
+        bool keep = !(area_b > 0.0f) || !any_suppresses(kc, kept, b, area_b, iou_threshold);
+        if (keep) {
+            selected[kept] = index;
+            memcpy(kc + 4 * kept, b, sizeof b);
+            kept++;
         }
-        if (keep) selected[kept++] = cand[i].index;
     }
     return kept;
 }

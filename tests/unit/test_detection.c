@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "kernels/nms.h"
 #include "ops/detection.h"
 
 static int g_failures;
@@ -190,7 +191,57 @@ static void test_topk(void) {
     }
 }
 
+/* Every NMS kernel variant against the reference, for every count of kept
+ * boxes up to three blocks of 64 and a suppressor at every position (the
+ * block edges included), plus degenerate and NaN boxes. */
+static void test_nms_kernels(void) {
+    size_t nv;
+    const lens_nms_variant *v = lens_nms_variants(&nv);
+    const lens_cpu *cpu = lens_cpu_features();
+    enum { N = 200 };
+    float kept[4 * N];
+    uint32_t seed = 12345;
+    for (int i = 0; i < N; i++) {
+        float q[4];
+        for (int k = 0; k < 4; k++) {
+            seed = seed * 1664525u + 1013904223u;
+            q[k] = (float)(seed >> 8) / 16777216.0f;
+        }
+        /* far apart, small boxes: none overlaps the candidate unless placed */
+        kept[4 * i + 0] = 2.0f + q[0] * 0.1f + (float)i;
+        kept[4 * i + 1] = 2.0f + q[1] * 0.1f;
+        kept[4 * i + 2] = kept[4 * i + 0] + 0.05f + q[2] * 0.1f;
+        kept[4 * i + 3] = kept[4 * i + 1] + 0.05f + q[3] * 0.1f;
+        if (i % 17 == 3) kept[4 * i + 2] = kept[4 * i + 0];   /* zero area */
+        if (i % 29 == 5) kept[4 * i + 3] = NAN;
+    }
+    const float b[4] = {0.1f, 0.1f, 0.5f, 0.5f};
+    const float area_b = 0.16f;
+    for (size_t k = 0; k < nv; k++) {
+        if (!v[k].supported(cpu)) continue;
+        for (int n = 0; n <= N; n++) {
+            for (int pos = -1; pos < n; pos++) {
+                float save[4];
+                if (pos >= 0) { /* make box pos overlap the candidate */
+                    for (int c = 0; c < 4; c++) save[c] = kept[4 * pos + c];
+                    kept[4 * pos + 0] = 0.12f, kept[4 * pos + 1] = 0.1f;
+                    kept[4 * pos + 2] = 0.5f, kept[4 * pos + 3] = 0.52f;
+                }
+                int want = lens_nms_any__ref(kept, n, b, area_b, 0.5f);
+                int got = v[k].fn(kept, n, b, area_b, 0.5f);
+                CHECK((got != 0) == (want != 0), "%s n=%d pos=%d: %d, ref %d", v[k].name, n, pos, got, want);
+                CHECK((want != 0) == (pos >= 0), "ref n=%d pos=%d: %d", n, pos, want);
+                /* a threshold above the IoU keeps the candidate */
+                CHECK(v[k].fn(kept, n, b, area_b, 0.99f) == 0, "%s n=%d pos=%d at 0.99", v[k].name, n, pos);
+                if (pos >= 0)
+                    for (int c = 0; c < 4; c++) kept[4 * pos + c] = save[c];
+            }
+        }
+    }
+}
+
 int main(void) {
+    test_nms_kernels();
     test_nms();
     test_topk();
     if (g_failures) {

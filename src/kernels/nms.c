@@ -1,0 +1,38 @@
+/* The NMS family's table and its one-time choice. */
+#include <pthread.h>
+
+#include "kernels/nms.h"
+
+static bool any_cpu(const lens_cpu *c) { (void)c; return true; }
+static bool has_avx2(const lens_cpu *c) { return c->avx2 && c->fma; }
+static bool has_avx512(const lens_cpu *c) {
+    return c->avx512f && c->avx512bw && c->avx512dq && c->avx512vl && c->avx2 && c->fma;
+}
+
+static const lens_nms_variant g_variants[] = {
+    {"nms_any__ref", lens_nms_any__ref, any_cpu},
+#if defined(__x86_64__)
+    {"nms_any__avx2", lens_nms_any__avx2, has_avx2},
+    {"nms_any__avx512", lens_nms_any__avx512, has_avx512},
+#endif
+};
+
+const lens_nms_variant *lens_nms_variants(size_t *count) {
+    *count = LENS_ARRAY_LEN(g_variants);
+    return g_variants;
+}
+
+static lens_nms_any_fn g_best;
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+static void choose(void) {
+    const lens_cpu *cpu = lens_cpu_features();
+    g_best = g_variants[0].fn;
+    for (size_t i = 0; i < LENS_ARRAY_LEN(g_variants); i++)
+        if (g_variants[i].supported(cpu)) g_best = g_variants[i].fn;
+}
+
+lens_nms_any_fn lens_nms_any_best(void) {
+    pthread_once(&g_once, choose);
+    return g_best;
+}
