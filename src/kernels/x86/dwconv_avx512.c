@@ -105,8 +105,9 @@ static inline __attribute__((always_inline)) void dblock(const lens_dwconv_geom 
     size_t left = g->OW - ox0;
     bool vec_act = act && act->act && lens_act_vectorised_avx512(act->act);
     for (size_t oy = 0; oy < g->OH; oy++) {
-        __m512 acc[4];
-        for (int j = 0; j < nv; j++) acc[j] = _mm512_set1_ps(bias);
+        /* Named accumulators: with an array GCC keeps it on the stack and
+         * stores it after every FMA. */
+        __m512 a0 = _mm512_set1_ps(bias), a1 = a0, a2 = a0, a3 = a0;
         for (size_t ky = 0; ky < g->KH; ky++) {
             size_t iy = oy * g->sh + ky * g->dh;
             if (iy < g->ph || iy - g->ph >= g->H) continue;
@@ -114,19 +115,25 @@ static inline __attribute__((always_inline)) void dblock(const lens_dwconv_geom 
             for (size_t kx = 0; kx < g->KW; kx++) {
                 __m512 wv = _mm512_set1_ps(w[ky * g->KW + kx]);
                 int64_t base = (int64_t)ox0 * sw + (int64_t)(kx * g->dw) - (int64_t)g->pw;
-                for (int j = 0; j < nv; j++) {
-                    int64_t b = base + 16 * sw * j;
-                    __m512 xv;
-                    if (s2)
-                        xv = _mm512_permutex2var_ps(
-                        _mm512_maskz_loadu_ps(cm[kx][j][0], at(row, b)), even,
-                        _mm512_maskz_loadu_ps(cm[kx][j][1], at(row, b + 16)));
-                    else
-                        xv = _mm512_maskz_loadu_ps(cm[kx][j][0], at(row, b));
-                    acc[j] = _mm512_fmadd_ps(xv, wv, acc[j]);
-                }
+#define TAP(J, A)                                                                                  \
+    if (nv > J) {                                                                                  \
+        int64_t b = base + 16 * sw * J;                                                            \
+        __m512 xv;                                                                                 \
+        if (s2)                                                                                    \
+            xv = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(cm[kx][J][0], at(row, b)), even,     \
+                                        _mm512_maskz_loadu_ps(cm[kx][J][1], at(row, b + 16)));     \
+        else                                                                                       \
+            xv = _mm512_maskz_loadu_ps(cm[kx][J][0], at(row, b));                                  \
+        A = _mm512_fmadd_ps(xv, wv, A);                                                            \
+    }
+                TAP(0, a0)
+                TAP(1, a1)
+                TAP(2, a2)
+                TAP(3, a3)
+#undef TAP
             }
         }
+        __m512 acc[4] = {a0, a1, a2, a3};
         float *yr = y + oy * g->OW + ox0;
         for (int j = 0; j < nv; j++) {
             size_t n = left > 16 * (size_t)j ? left - 16 * (size_t)j : 0;
