@@ -104,19 +104,35 @@ static inline __attribute__((always_inline)) void dblock(const lens_dwconv_geom 
     }
     size_t left = g->OW - ox0;
     bool vec_act = act && act->act && lens_act_vectorised_avx512(act->act);
-    for (size_t oy = 0; oy < g->OH; oy++) {
+    /* Rows per step: enough independent FMA chains (rows x vectors, up to
+     * 8) to cover the FMA latency; the rows share each weight broadcast. */
+    const size_t R = nv >= 3 ? 2 : 4;
+    for (size_t oy = 0; oy < g->OH; oy += R) {
+        const size_t nrow = LENS_MIN(R, g->OH - oy);
         /* Named accumulators: with an array GCC keeps it on the stack and
          * stores it after every FMA. */
-        __m512 a0 = _mm512_set1_ps(bias), a1 = a0, a2 = a0, a3 = a0;
+        __m512 a00 = _mm512_set1_ps(bias), a01 = a00, a02 = a00, a03 = a00;
+        __m512 a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+        __m512 a20 = a00, a21 = a00, a30 = a00, a31 = a00;
         for (size_t ky = 0; ky < g->KH; ky++) {
-            size_t iy = oy * g->sh + ky * g->dh;
-            if (iy < g->ph || iy - g->ph >= g->H) continue;
-            const float *row = x + (iy - g->ph) * g->W;
+            /* Input row of output row oy + r: iy0 + r * sh (minus ph). */
+            const size_t iy0 = oy * g->sh + ky * g->dh;
+            const float *rows[4] = {NULL, NULL, NULL, NULL};
+            bool any = false;
+            for (size_t r = 0; r < nrow; r++) {
+                size_t iy = iy0 + r * g->sh;
+                if (iy >= g->ph && iy - g->ph < g->H) {
+                    rows[r] = x + (iy - g->ph) * g->W;
+                    any = true;
+                }
+            }
+            if (!any) continue;
             for (size_t kx = 0; kx < g->KW; kx++) {
                 __m512 wv = _mm512_set1_ps(w[ky * g->KW + kx]);
                 int64_t base = (int64_t)ox0 * sw + (int64_t)(kx * g->dw) - (int64_t)g->pw;
-#define TAP(J, A)                                                                                  \
-    if (nv > J) {                                                                                  \
+#define TAP(R_, J, A)                                                                              \
+    if (R > R_ && nv > J && rows[R_]) {                                                            \
+        const float *row = rows[R_];                                                               \
         int64_t b = base + 16 * sw * J;                                                            \
         __m512 xv;                                                                                 \
         if (s2)                                                                                    \
@@ -126,25 +142,38 @@ static inline __attribute__((always_inline)) void dblock(const lens_dwconv_geom 
             xv = _mm512_maskz_loadu_ps(cm[kx][J][0], at(row, b));                                  \
         A = _mm512_fmadd_ps(xv, wv, A);                                                            \
     }
-                TAP(0, a0)
-                TAP(1, a1)
-                TAP(2, a2)
-                TAP(3, a3)
+                TAP(0, 0, a00)
+                TAP(0, 1, a01)
+                TAP(0, 2, a02)
+                TAP(0, 3, a03)
+                TAP(1, 0, a10)
+                TAP(1, 1, a11)
+                TAP(1, 2, a12)
+                TAP(1, 3, a13)
+                if (nv <= 2) {
+                    TAP(2, 0, a20)
+                    TAP(2, 1, a21)
+                    TAP(3, 0, a30)
+                    TAP(3, 1, a31)
+                }
 #undef TAP
             }
         }
-        __m512 acc[4] = {a0, a1, a2, a3};
-        float *yr = y + oy * g->OW + ox0;
-        for (int j = 0; j < nv; j++) {
-            size_t n = left > 16 * (size_t)j ? left - 16 * (size_t)j : 0;
-            __mmask16 m = lens_mask16(n);
-            __m512 v = acc[j];
-            if (res)
-                v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, res + oy * g->OW + ox0 + 16 * j));
-            if (vec_act) v = lens_act_avx512(v, act);
-            _mm512_mask_storeu_ps(yr + 16 * j, m, v);
+        __m512 acc[4][4] = {{a00, a01, a02, a03}, {a10, a11, a12, a13}, {a20, a21, a00, a00},
+                            {a30, a31, a00, a00}};
+        for (size_t r = 0; r < nrow; r++) {
+            float *yr = y + (oy + r) * g->OW + ox0;
+            const float *rr = res ? res + (oy + r) * g->OW + ox0 : NULL;
+            for (int j = 0; j < nv; j++) {
+                size_t n = left > 16 * (size_t)j ? left - 16 * (size_t)j : 0;
+                __mmask16 m = lens_mask16(n);
+                __m512 v = acc[r][j];
+                if (rr) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, rr + 16 * j));
+                if (vec_act) v = lens_act_avx512(v, act);
+                _mm512_mask_storeu_ps(yr + 16 * j, m, v);
+            }
+            if (act && act->act && !vec_act) lens_f32_act__ref(act, yr, LENS_MIN(left, 64));
         }
-        if (act && act->act && !vec_act) lens_f32_act__ref(act, yr, LENS_MIN(left, 64));
     }
 }
 
