@@ -1,7 +1,10 @@
 /* Depthwise 2-D convolution family (one filter per channel, ONNX Conv with
- * group == C == M). A channel is computed from a zero-padded copy of its
- * input plane, so the kernels have no bounds checks and read full vectors
- * past the last output (the plane is allocated wide enough for that). */
+ * group == C == M). Two forms: `direct` kernels read the input plane in
+ * place (padding taps masked off) with the epilogue fused, used when
+ * lens_f32_dwconv_direct_ok(); otherwise a channel is computed from a
+ * zero-padded copy of its input plane, so `fn` has no bounds checks and
+ * reads full vectors past the last output (the plane is allocated wide
+ * enough for that). */
 #ifndef LENS_KERNELS_DWCONV_H
 #define LENS_KERNELS_DWCONV_H
 
