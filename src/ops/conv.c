@@ -6,6 +6,7 @@
  * Fused epilogue (set by the optimiser): node->fused_act and an optional
  * 4th input (index 3) of the output's shape added before the activation. */
 #include "ops/conv_f32.h"
+#include "ops/elementwise.h"
 #include "ops/op.h"
 
 typedef struct conv_state {
@@ -196,41 +197,6 @@ static lens_status alloc_scratch(lens_exec *ex, size_t floats, float **out) {
     return LENS_OK;
 }
 
-/* Whether r broadcasts (numpy rules, one direction) to the shape dims. */
-static bool broadcasts_to(const lens_tensor *r, int32_t ndim, const int64_t *dims) {
-    if (r->ndim > ndim) return false;
-    for (int32_t i = 0; i < r->ndim; i++) {
-        int64_t d = r->dims[r->ndim - 1 - i], o = dims[ndim - 1 - i];
-        if (d != 1 && d != o) return false;
-    }
-    return true;
-}
-
-/* y += r, r broadcast to y's shape (checked by broadcasts_to). */
-static void add_broadcast(lens_tensor *y, const lens_tensor *r) {
-    int32_t nd = y->ndim;
-    int64_t rstride[LENS_MAX_DIMS], idx[LENS_MAX_DIMS] = {0};
-    int64_t st = 1;
-    for (int32_t i = nd - 1; i >= 0; i--) {
-        int32_t ri = i - (nd - r->ndim);
-        int64_t d = ri >= 0 ? r->dims[ri] : 1;
-        rstride[i] = d == 1 ? 0 : st;
-        st *= d;
-    }
-    float *yd = y->data;
-    const float *rd = r->data;
-    int64_t n = lens_tensor_numel(y), off = 0;
-    for (int64_t k = 0; k < n; k++) {
-        yd[k] += rd[off];
-        for (int32_t i = nd - 1; i >= 0; i--) {
-            off += rstride[i];
-            if (++idx[i] < y->dims[i]) break;
-            off -= rstride[i] * y->dims[i];
-            idx[i] = 0;
-        }
-    }
-}
-
 static lens_status conv_run(const lens_node *node, lens_exec *ex) {
     const lens_tensor *x = lens_exec_input(ex, 0), *w = lens_exec_input(ex, 1);
     const lens_tensor *b = lens_exec_input(ex, 2), *res = lens_exec_input(ex, 3);
@@ -249,13 +215,7 @@ static lens_status conv_run(const lens_node *node, lens_exec *ex) {
         return lens_error(LENS_STATUS_INVALID_MODEL, "fused residual is %s, Conv output is float",
                           lens_dtype_name(res->dtype));
     if (res && !lens_shape_equal(res->ndim, res->dims, x->ndim, dims)) {
-        if (!broadcasts_to(res, x->ndim, dims)) {
-            char a[96], c[96];
-            return lens_error(LENS_STATUS_SHAPE_MISMATCH, "Add: cannot broadcast %s with the Conv output %s",
-                              lens_shape_str(res->ndim, res->dims, a, sizeof a),
-                              lens_shape_str(x->ndim, dims, c, sizeof c));
-        }
-        late_add = true;
+        late_add = true; /* lens_f32_add_broadcast checks that res broadcasts */
         p.act.act = LENS_ACT_NONE;
     }
     lens_tensor *y;
@@ -271,7 +231,7 @@ static lens_status conv_run(const lens_node *node, lens_exec *ex) {
     lens_conv_f32(&p, v, lens_f32_dwconv_best(), pool, x->data, w->data, s ? s->packed : NULL,
                   b ? b->data : NULL, res && !late_add ? res->data : NULL, y->data, scratch);
     if (late_add) {
-        add_broadcast(y, res);
+        LENS_TRY(lens_f32_add_broadcast(ex, y, res));
         lens_act_params act = {node->fused_act, node->fused_alpha, node->fused_beta};
         if (act.act != LENS_ACT_NONE) lens_f32_act_best()(&act, y->data, (size_t)lens_tensor_numel(y));
     }

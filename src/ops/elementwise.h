@@ -12,6 +12,8 @@
 
 #include <stddef.h>
 
+#include "core/common.h"
+
 void lens_f32_exp(const float *x, float *y, size_t n);
 void lens_f32_sigmoid(const float *x, float *y, size_t n);
 /* x * sigmoid(x) (SiLU / Swish). */
@@ -28,6 +30,12 @@ void lens_f32_relu(const float *x, float *y, size_t n);
 void lens_f32_leakyrelu(const float *x, float *y, size_t n, float alpha);
 /* min(max(x, lo), hi). */
 void lens_f32_clip(const float *x, float *y, size_t n, float lo, float hi);
+
+/* y += r, r broadcast to y's shape (numpy rules, one direction), both
+ * float32, in place, over the running node's threads. SHAPE_MISMATCH if r
+ * does not broadcast to y. For operators that fuse an Add (Conv's residual). */
+typedef struct lens_exec lens_exec;
+lens_status lens_f32_add_broadcast(lens_exec *ex, lens_tensor *y, const lens_tensor *r);
 
 /* One variant's kernels; the binary ones compute y[i] = a[i*sa] op b[i*sb]
  * with sa, sb in {0, 1} (0: that operand is a broadcast scalar). */

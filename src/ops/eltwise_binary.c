@@ -259,6 +259,24 @@ static lens_status binary_run(const lens_node *node, lens_exec *ex, const bin_ke
     return lens_eltw_apply(ex, 2, ins, y, fn, ctx, true);
 }
 
+lens_status lens_f32_add_broadcast(lens_exec *ex, lens_tensor *y, const lens_tensor *r) {
+    if (y->dtype != LENS_DTYPE_FLOAT || r->dtype != LENS_DTYPE_FLOAT)
+        return lens_error(LENS_STATUS_INVALID_ARGUMENT, "float32 add of %s and %s",
+                          lens_dtype_name(y->dtype), lens_dtype_name(r->dtype));
+    const lens_tensor *ins[2] = {y, r};
+    int32_t nd;
+    int64_t dims[LENS_MAX_DIMS];
+    LENS_TRY(lens_eltw_broadcast(2, ins, &nd, dims));
+    if (!lens_shape_equal(nd, dims, y->ndim, y->dims)) {
+        char a[96], b[96];
+        return lens_error(LENS_STATUS_SHAPE_MISMATCH, "cannot add %s to %s in place",
+                          lens_shape_str(r->ndim, r->dims, a, sizeof a),
+                          lens_shape_str(y->ndim, y->dims, b, sizeof b));
+    }
+    bin_ctx c = {.k = lens_eltw_f32_best()};
+    return lens_eltw_apply(ex, 2, ins, y, add_f32, &c, false);
+}
+
 #define BINARY_RUN(name, kern)                                                             \
     LENS_ELTW_RUN(name) {                                                                  \
         bin_ctx c = {0};                                                                   \
