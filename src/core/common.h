@@ -89,6 +89,11 @@ typedef struct lens_cpu {
     bool avx2, fma, avx512f, avx512bw, avx512dq, avx512vl;
 } lens_cpu;
 const lens_cpu *lens_cpu_features(void);
+/* The predicates kernel tables use to say what a variant needs: anything,
+ * AVX2+FMA, or AVX-512 (F, BW, DQ, VL) with AVX2+FMA. */
+bool lens_cpu_any(const lens_cpu *cpu);
+bool lens_cpu_avx2_fma(const lens_cpu *cpu);
+bool lens_cpu_avx512(const lens_cpu *cpu);
 /* LENS_ISA=ref|avx2|avx512 in the environment caps what is used (tests). */
 
 /* Number of CPUs this process may run on (>= 1). */

@@ -51,6 +51,15 @@ const lens_cpu *lens_cpu_features(void) {
     return &g_cpu;
 }
 
+bool lens_cpu_any(const lens_cpu *cpu) {
+    (void)cpu;
+    return true;
+}
+bool lens_cpu_avx2_fma(const lens_cpu *cpu) { return cpu->avx2 && cpu->fma; }
+bool lens_cpu_avx512(const lens_cpu *cpu) {
+    return cpu->avx512f && cpu->avx512bw && cpu->avx512dq && cpu->avx512vl && lens_cpu_avx2_fma(cpu);
+}
+
 int lens_cpu_count(void) {
 #ifdef CPU_COUNT
     cpu_set_t set;

@@ -3,17 +3,11 @@
 
 #include "kernels/act.h"
 
-static bool any_cpu(const lens_cpu *c) { (void)c; return true; }
-static bool has_avx2(const lens_cpu *c) { return c->avx2 && c->fma; }
-static bool has_avx512(const lens_cpu *c) {
-    return c->avx512f && c->avx512bw && c->avx512dq && c->avx512vl && c->avx2 && c->fma;
-}
-
 static const lens_f32_act_variant g_variants[] = {
-    {"f32_act__ref", lens_f32_act__ref, any_cpu},
+    {"f32_act__ref", lens_f32_act__ref, lens_cpu_any},
 #if defined(__x86_64__)
-    {"f32_act__avx2", lens_f32_act__avx2, has_avx2},
-    {"f32_act__avx512", lens_f32_act__avx512, has_avx512},
+    {"f32_act__avx2", lens_f32_act__avx2, lens_cpu_avx2_fma},
+    {"f32_act__avx512", lens_f32_act__avx512, lens_cpu_avx512},
 #endif
 };
 

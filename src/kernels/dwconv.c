@@ -3,19 +3,11 @@
 
 #include <pthread.h>
 
-static bool any_cpu(const lens_cpu *c) { (void)c; return true; }
-#if defined(__x86_64__)
-static bool has_avx2(const lens_cpu *c) { return c->avx2 && c->fma; }
-static bool has_avx512(const lens_cpu *c) {
-    return c->avx512f && c->avx512bw && c->avx512dq && c->avx512vl && c->avx2 && c->fma;
-}
-#endif
-
 static const lens_f32_dwconv_variant g_variants[] = {
-    {"f32_dwconv__ref", lens_f32_dwconv__ref, any_cpu, SIZE_MAX, lens_f32_dwconv_direct__ref},
+    {"f32_dwconv__ref", lens_f32_dwconv__ref, lens_cpu_any, SIZE_MAX, lens_f32_dwconv_direct__ref},
 #if defined(__x86_64__)
-    {"f32_dwconv__avx2", lens_f32_dwconv__avx2, has_avx2, 2, NULL},
-    {"f32_dwconv__avx512", lens_f32_dwconv__avx512, has_avx512, 2, lens_f32_dwconv_direct__avx512},
+    {"f32_dwconv__avx2", lens_f32_dwconv__avx2, lens_cpu_avx2_fma, 2, NULL},
+    {"f32_dwconv__avx512", lens_f32_dwconv__avx512, lens_cpu_avx512, 2, lens_f32_dwconv_direct__avx512},
 #endif
 };
 

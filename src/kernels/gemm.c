@@ -3,20 +3,12 @@
 
 #include <pthread.h>
 
-static bool any_cpu(const lens_cpu *c) { (void)c; return true; }
-#if defined(__x86_64__)
-static bool has_avx2(const lens_cpu *c) { return c->avx2 && c->fma; }
-static bool has_avx512(const lens_cpu *c) {
-    return c->avx512f && c->avx512bw && c->avx512dq && c->avx512vl && c->avx2 && c->fma;
-}
-#endif
-
 static const lens_f32_gemm_variant g_variants[] = {
-    {"f32_gemm_4x16__ref", 4, 16, lens_f32_gemm_4x16__ref, any_cpu, lens_f32_gemm_ib_4x16__ref,
+    {"f32_gemm_4x16__ref", 4, 16, lens_f32_gemm_4x16__ref, lens_cpu_any, lens_f32_gemm_ib_4x16__ref,
      lens_f32_gemm_1x16__ref, lens_f32_gemm_4x1__ref},
 #if defined(__x86_64__)
-    {"f32_gemm_6x16__avx2", 6, 16, lens_f32_gemm_6x16__avx2, has_avx2, NULL, NULL, NULL},
-    {"f32_gemm_8x48__avx512", 8, 48, lens_f32_gemm_8x48__avx512, has_avx512,
+    {"f32_gemm_6x16__avx2", 6, 16, lens_f32_gemm_6x16__avx2, lens_cpu_avx2_fma, NULL, NULL, NULL},
+    {"f32_gemm_8x48__avx512", 8, 48, lens_f32_gemm_8x48__avx512, lens_cpu_avx512,
      lens_f32_gemm_ib_8x48__avx512, lens_f32_gemm_1x48__avx512, lens_f32_gemm_8x1__avx512},
 #endif
 };

@@ -3,17 +3,11 @@
 
 #include "kernels/nms.h"
 
-static bool any_cpu(const lens_cpu *c) { (void)c; return true; }
-static bool has_avx2(const lens_cpu *c) { return c->avx2 && c->fma; }
-static bool has_avx512(const lens_cpu *c) {
-    return c->avx512f && c->avx512bw && c->avx512dq && c->avx512vl && c->avx2 && c->fma;
-}
-
 static const lens_nms_variant g_variants[] = {
-    {"nms_any__ref", lens_nms_any__ref, any_cpu},
+    {"nms_any__ref", lens_nms_any__ref, lens_cpu_any},
 #if defined(__x86_64__)
-    {"nms_any__avx2", lens_nms_any__avx2, has_avx2},
-    {"nms_any__avx512", lens_nms_any__avx512, has_avx512},
+    {"nms_any__avx2", lens_nms_any__avx2, lens_cpu_avx2_fma},
+    {"nms_any__avx512", lens_nms_any__avx512, lens_cpu_avx512},
 #endif
 };
 
