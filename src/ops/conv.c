@@ -6,12 +6,14 @@
  * Fused epilogue (set by the optimiser): node->fused_act and an optional
  * 4th input (index 3) of the output's shape added before the activation. */
 #include "ops/conv_f32.h"
+#include "ops/conv_winograd.h"
 #include "ops/elementwise.h"
 #include "ops/op.h"
 
 typedef struct conv_state {
     const lens_f32_gemm_variant *v;
     float *packed; /* GEMM-path weights packed at load, or NULL */
+    float *wino;   /* or, instead, Winograd-transformed weights (conv_winograd.h) */
 } conv_state;
 
 /* Geometry of Conv or ConvTranspose from attributes and shapes. For Conv,
@@ -158,16 +160,31 @@ static lens_status conv_init(lens_graph *g, lens_node *node) {
         if (p.k[i] < 1) return LENS_OK;
     }
     if (lens_conv_is_depthwise(&p) || p.M < 1 || p.C < 1) return LENS_OK;
-    conv_state *s = lens_malloc(sizeof *s);
+    conv_state *s = lens_calloc(1, sizeof *s);
     if (!s) return lens_error(LENS_STATUS_OUT_OF_MEMORY, "out of memory for Conv state");
     s->v = lens_f32_gemm_best();
-    size_t gs, f = lens_conv_packed_floats(&p, s->v, &gs), bytes;
-    if (!f || lens_mul_ovf_size(f, sizeof(float), &bytes) ||
-        !(s->packed = lens_aligned_alloc(bytes))) {
+    /* 3x3 stride-1 layers that pass the Winograd rule keep only their
+     * transformed weights (run() checks the strides again with the shapes). */
+    int64_t n;
+    const int64_t *st = lens_node_attr_ints(node, "strides", &n);
+    for (int32_t i = 0; st && n == p.nsp && i < p.nsp; i++) p.stride[i] = st[i];
+    const int64_t *di = lens_node_attr_ints(node, "dilations", &n);
+    for (int32_t i = 0; di && n == p.nsp && i < p.nsp; i++) p.dil[i] = di[i];
+    bool wino = lens_conv_wino_applies(&p, s->v);
+    size_t gs, f = wino ? lens_conv_wino_packed_floats(&p, s->v) : lens_conv_packed_floats(&p, s->v, &gs);
+    size_t bytes;
+    float *dst;
+    if (!f || lens_mul_ovf_size(f, sizeof(float), &bytes) || !(dst = lens_aligned_alloc(bytes))) {
         lens_free(s);
         return lens_error(LENS_STATUS_OUT_OF_MEMORY, "out of memory packing Conv weights");
     }
-    lens_conv_pack_weights(&p, s->v, w->data, s->packed);
+    if (wino) {
+        lens_conv_wino_pack_weights(&p, s->v, w->data, dst);
+        s->wino = dst;
+    } else {
+        lens_conv_pack_weights(&p, s->v, w->data, dst);
+        s->packed = dst;
+    }
     node->state = s;
     return LENS_OK;
 }
@@ -176,6 +193,7 @@ static void conv_fini(lens_node *node) {
     conv_state *s = node->state;
     if (!s) return;
     lens_aligned_free(s->packed);
+    lens_aligned_free(s->wino);
     lens_free(s);
     node->state = NULL;
 }
@@ -223,13 +241,25 @@ static lens_status conv_run(const lens_node *node, lens_exec *ex) {
     const conv_state *s = node->state;
     const lens_f32_gemm_variant *v = s ? s->v : lens_f32_gemm_best();
     lens_threadpool *pool = lens_exec_pool(ex);
-    size_t sf = lens_conv_scratch_floats(&p, v, lens_threadpool_size(pool), s != NULL);
-    if (!sf && !lens_conv_is_depthwise(&p) && p.N && p.M)
-        return lens_error(LENS_STATUS_LIMIT_EXCEEDED, "Conv scratch size overflows");
     float *scratch;
-    LENS_TRY(alloc_scratch(ex, sf, &scratch));
-    lens_conv_f32(&p, v, lens_f32_dwconv_best(), pool, x->data, w->data, s ? s->packed : NULL,
-                  b ? b->data : NULL, res && !late_add ? res->data : NULL, y->data, scratch);
+    if (s && s->wino && lens_conv_wino_runs(&p, v)) {
+        size_t wf = lens_conv_wino_scratch_floats(&p, v, lens_threadpool_size(pool));
+        if (!wf && p.N) return lens_error(LENS_STATUS_LIMIT_EXCEEDED, "Conv scratch size overflows");
+        LENS_TRY(alloc_scratch(ex, wf, &scratch));
+        lens_conv_wino_f32(&p, v, lens_f32_wino_best(), pool, x->data, s->wino, b ? b->data : NULL,
+                           res && !late_add ? res->data : NULL, y->data, scratch);
+    } else {
+        /* Without packed weights (none at load, or Winograd ones this run
+         * cannot use), lens_conv_f32 packs W into scratch. */
+        bool packed = s && s->packed;
+        size_t sf = lens_conv_scratch_floats(&p, v, lens_threadpool_size(pool), packed);
+        if (!sf && !lens_conv_is_depthwise(&p) && p.N && p.M)
+            return lens_error(LENS_STATUS_LIMIT_EXCEEDED, "Conv scratch size overflows");
+        LENS_TRY(alloc_scratch(ex, sf, &scratch));
+        lens_conv_f32(&p, v, lens_f32_dwconv_best(), pool, x->data, w->data,
+                      packed ? s->packed : NULL, b ? b->data : NULL,
+                      res && !late_add ? res->data : NULL, y->data, scratch);
+    }
     if (late_add) {
         LENS_TRY(lens_f32_add_broadcast(ex, y, res));
         lens_act_params act = {node->fused_act, node->fused_alpha, node->fused_beta};

@@ -1,0 +1,56 @@
+/* The wino family's table, its one-time choice and the filter transform. */
+#include <pthread.h>
+
+#include "kernels/winograd.h"
+
+static const lens_f32_wino_variant g_variants[] = {
+    {"f32_wino_f43__ref", lens_f32_wino_input__ref, lens_f32_wino_output__ref, lens_cpu_any},
+#if defined(__x86_64__)
+    {"f32_wino_f43__avx512", lens_f32_wino_input__avx512, lens_f32_wino_output__avx512,
+     lens_cpu_avx512},
+#endif
+};
+
+const lens_f32_wino_variant *lens_f32_wino_variants(size_t *count) {
+    *count = LENS_ARRAY_LEN(g_variants);
+    return g_variants;
+}
+
+static const lens_f32_wino_variant *g_best;
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+static void choose(void) {
+    const lens_cpu *cpu = lens_cpu_features();
+    g_best = &g_variants[0];
+    for (size_t i = 0; i < LENS_ARRAY_LEN(g_variants); i++)
+        if (g_variants[i].supported(cpu)) g_best = &g_variants[i];
+}
+
+const lens_f32_wino_variant *lens_f32_wino_best(void) {
+    pthread_once(&g_once, choose);
+    return g_best;
+}
+
+void lens_f32_wino_filter(const float *g, float *u) {
+    static const double G[6][3] = {
+        {1.0 / 4, 0, 0},
+        {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+        {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+        {1.0 / 24, 1.0 / 12, 1.0 / 6},
+        {1.0 / 24, -1.0 / 12, 1.0 / 6},
+        {0, 0, 1},
+    };
+    double t[6][3]; /* G g */
+    for (int i = 0; i < 6; i++)
+        for (int b = 0; b < 3; b++) {
+            double s = 0;
+            for (int a = 0; a < 3; a++) s += G[i][a] * (double)g[a * 3 + b];
+            t[i][b] = s;
+        }
+    for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 6; j++) {
+            double s = 0;
+            for (int b = 0; b < 3; b++) s += t[i][b] * G[j][b];
+            u[i * 6 + j] = (float)s;
+        }
+}

@@ -1,0 +1,136 @@
+/* AVX-512 Winograd F(4x4, 3x3) transforms: 16 tiles at a time, one per lane
+ * (see kernels/winograd.h). Input pixels are gathered straight from the
+ * image with per-lane row/column masks (pads and missing lanes read as
+ * zero, no padded copy); the transformed values of a (position, channel)
+ * pair are then 16 contiguous floats, stored whole into the GEMM's packed B
+ * panel. The output transform reads 16 contiguous GEMM results per
+ * position, fuses bias, residual and activation, and scatters the valid
+ * pixels of each 4x4 block. The gathers cost about as much as the
+ * arithmetic; both are small against the 36 GEMMs (M or C multiply-adds per
+ * transformed value). */
+#if defined(__x86_64__)
+#include "kernels/winograd.h"
+#include "kernels/x86/act_avx512.h"
+
+/* t = B^T d over 6 vectors. */
+#define IN6(d0, d1, d2, d3, d4, d5, t)                                                             \
+    do {                                                                                           \
+        const __m512 four = _mm512_set1_ps(4.0f), five = _mm512_set1_ps(5.0f);                    \
+        __m512 a_ = _mm512_fnmadd_ps(four, d2, d4);  /* d4 - 4 d2 */                               \
+        __m512 b_ = _mm512_fnmadd_ps(four, d1, d3);  /* d3 - 4 d1 */                               \
+        __m512 c_ = _mm512_sub_ps(d4, d2);                                                         \
+        __m512 e_ = _mm512_add_ps(_mm512_sub_ps(d3, d1), _mm512_sub_ps(d3, d1)); /* 2(d3-d1) */    \
+        t[0] = _mm512_fmadd_ps(four, d0, _mm512_fnmadd_ps(five, d2, d4));                          \
+        t[1] = _mm512_add_ps(a_, b_);                                                              \
+        t[2] = _mm512_sub_ps(a_, b_);                                                              \
+        t[3] = _mm512_add_ps(c_, e_);                                                              \
+        t[4] = _mm512_sub_ps(c_, e_);                                                              \
+        t[5] = _mm512_fmadd_ps(four, d1, _mm512_fnmadd_ps(five, d3, d5));                          \
+    } while (0)
+
+/* o = A^T m over 6 vectors (4 results). */
+#define OUT6(m0, m1, m2, m3, m4, m5, o)                                                            \
+    do {                                                                                           \
+        __m512 a_ = _mm512_add_ps(m1, m2), b_ = _mm512_sub_ps(m1, m2);                             \
+        __m512 c_ = _mm512_add_ps(m3, m4), d_ = _mm512_sub_ps(m3, m4);                             \
+        o[0] = _mm512_add_ps(_mm512_add_ps(m0, a_), c_);                                           \
+        o[1] = _mm512_fmadd_ps(_mm512_set1_ps(2.0f), d_, b_);                                      \
+        o[2] = _mm512_fmadd_ps(_mm512_set1_ps(4.0f), c_, a_);                                      \
+        o[3] = _mm512_add_ps(_mm512_fmadd_ps(_mm512_set1_ps(8.0f), d_, b_), m5);                   \
+    } while (0)
+
+void lens_f32_wino_input__avx512(const float *x, size_t channels, size_t H, size_t W, size_t ph,
+                                 size_t pw, const lens_wino_tiles *t, float *v, size_t xi_stride,
+                                 size_t ch_stride) {
+    const __mmask16 lanes = lens_mask16(t->n);
+    const __m512i y0 = _mm512_sub_epi32(_mm512_loadu_si512(t->oy), _mm512_set1_epi32((int)ph));
+    const __m512i x0 = _mm512_sub_epi32(_mm512_loadu_si512(t->ox), _mm512_set1_epi32((int)pw));
+    const __m512i hv = _mm512_set1_epi32((int)H), wv = _mm512_set1_epi32((int)W);
+    const __m512i base = _mm512_add_epi32(_mm512_mullo_epi32(y0, wv), x0);
+    __mmask16 rok[6], cok[6];
+    for (int i = 0; i < 6; i++) {
+        __m512i yi = _mm512_add_epi32(y0, _mm512_set1_epi32(i));
+        __m512i xi = _mm512_add_epi32(x0, _mm512_set1_epi32(i));
+        /* 0 <= v < n as one unsigned compare. */
+        rok[i] = _mm512_mask_cmplt_epu32_mask(lanes, yi, hv);
+        cok[i] = _mm512_cmplt_epu32_mask(xi, wv);
+    }
+    const size_t plane = H * W;
+    for (size_t ch = 0; ch < channels; ch++) {
+        const float *xc = x + ch * plane;
+        float *vc = v + ch * ch_stride;
+        __m512 h[6][6]; /* h[r][j] = (d B)[r][j] */
+        for (int r = 0; r < 6; r++) {
+            __m512i ri = _mm512_add_epi32(base, _mm512_set1_epi32(r * (int)W));
+            __m512 d[6];
+            for (int c = 0; c < 6; c++)
+                d[c] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), rok[r] & cok[c],
+                                                _mm512_add_epi32(ri, _mm512_set1_epi32(c)), xc, 4);
+            IN6(d[0], d[1], d[2], d[3], d[4], d[5], h[r]);
+        }
+        for (int j = 0; j < 6; j++) {
+            __m512 o[6];
+            IN6(h[0][j], h[1][j], h[2][j], h[3][j], h[4][j], h[5][j], o);
+            for (int i = 0; i < 6; i++) _mm512_storeu_ps(vc + (size_t)(i * 6 + j) * xi_stride, o[i]);
+        }
+    }
+}
+
+void lens_f32_wino_output__avx512(const float *m, size_t xi_stride, size_t ch_stride,
+                                  size_t channels, const lens_wino_tiles *t, const float *bias,
+                                  const float *res, const lens_act_params *act, float *y,
+                                  size_t OH, size_t OW) {
+    const __mmask16 lanes = lens_mask16(t->n);
+    const __m512i oy = _mm512_loadu_si512(t->oy), ox = _mm512_loadu_si512(t->ox);
+    const __m512i ohv = _mm512_set1_epi32((int)OH), owv = _mm512_set1_epi32((int)OW);
+    const __m512i base = _mm512_add_epi32(_mm512_mullo_epi32(oy, owv), ox);
+    __mmask16 ok[16];
+    __m512i idx[16];
+    for (int p = 0; p < 4; p++) {
+        __mmask16 rv = _mm512_mask_cmplt_epi32_mask(lanes, _mm512_add_epi32(oy, _mm512_set1_epi32(p)), ohv);
+        for (int q = 0; q < 4; q++) {
+            ok[p * 4 + q] = _mm512_mask_cmplt_epi32_mask(rv, _mm512_add_epi32(ox, _mm512_set1_epi32(q)), owv);
+            idx[p * 4 + q] = _mm512_add_epi32(base, _mm512_set1_epi32(p * (int)OW + q));
+        }
+    }
+    const bool has_act = act && act->act;
+    const bool vec_act = has_act && lens_act_vectorised_avx512(act->act);
+    const size_t plane = OH * OW;
+    for (size_t ch = 0; ch < channels; ch++) {
+        const float *mc = m + ch * ch_stride;
+        __m512 s[4][6]; /* (A^T m)[p][j] */
+        for (int j = 0; j < 6; j++) {
+            __m512 mm[6], o[4];
+            for (int i = 0; i < 6; i++)
+                mm[i] = _mm512_maskz_loadu_ps(lanes, mc + (size_t)(i * 6 + j) * xi_stride);
+            OUT6(mm[0], mm[1], mm[2], mm[3], mm[4], mm[5], o);
+            for (int p = 0; p < 4; p++) s[p][j] = o[p];
+        }
+        const __m512 b = _mm512_set1_ps(bias ? bias[ch] : 0.0f);
+        const float *rc = res ? res + ch * plane : NULL;
+        float *yc = y + ch * plane;
+        __m512 out[16];
+        for (int p = 0; p < 4; p++) {
+            __m512 o[4];
+            OUT6(s[p][0], s[p][1], s[p][2], s[p][3], s[p][4], s[p][5], o);
+            for (int q = 0; q < 4; q++) {
+                int k = p * 4 + q;
+                __m512 val = _mm512_add_ps(o[q], b);
+                if (rc)
+                    val = _mm512_add_ps(val, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), ok[k],
+                                                                      idx[k], rc, 4));
+                if (vec_act) val = lens_act_avx512(val, act);
+                out[k] = val;
+            }
+        }
+        if (has_act && !vec_act) {
+            /* TANH / GELU: the reference on the 16 blocks, then scatter. */
+            float buf[16 * 16] __attribute__((aligned(64)));
+            for (int k = 0; k < 16; k++) _mm512_store_ps(buf + k * 16, out[k]);
+            lens_f32_act__ref(act, buf, 16 * 16);
+            for (int k = 0; k < 16; k++) out[k] = _mm512_load_ps(buf + k * 16);
+        }
+        for (int k = 0; k < 16; k++) _mm512_mask_i32scatter_ps(yc, ok[k], idx[k], out[k], 4);
+    }
+}
+#endif
