@@ -4,10 +4,11 @@
 #include "kernels/winograd.h"
 
 static const lens_f32_wino_variant g_variants[] = {
-    {"f32_wino_f43__ref", lens_f32_wino_input__ref, lens_f32_wino_output__ref, lens_cpu_any},
+    {"f32_wino__ref", lens_f32_wino_input__ref, lens_f32_wino_output__ref,
+     lens_f32_wino23_input__ref, lens_f32_wino23_output__ref, lens_cpu_any},
 #if defined(__x86_64__)
-    {"f32_wino_f43__avx512", lens_f32_wino_input__avx512, lens_f32_wino_output__avx512,
-     lens_cpu_avx512},
+    {"f32_wino__avx512", lens_f32_wino_input__avx512, lens_f32_wino_output__avx512,
+     lens_f32_wino23_input__avx512, lens_f32_wino23_output__avx512, lens_cpu_avx512},
 #endif
 };
 
@@ -52,5 +53,22 @@ void lens_f32_wino_filter(const float *g, float *u) {
             double s = 0;
             for (int b = 0; b < 3; b++) s += t[i][b] * G[j][b];
             u[i * 6 + j] = (float)s;
+        }
+}
+
+void lens_f32_wino23_filter(const float *g, float *u) {
+    static const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+    double t[4][3]; /* G g */
+    for (int i = 0; i < 4; i++)
+        for (int b = 0; b < 3; b++) {
+            double s = 0;
+            for (int a = 0; a < 3; a++) s += G[i][a] * (double)g[a * 3 + b];
+            t[i][b] = s;
+        }
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++) {
+            double s = 0;
+            for (int b = 0; b < 3; b++) s += t[i][b] * G[j][b];
+            u[i * 4 + j] = (float)s;
         }
 }

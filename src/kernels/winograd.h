@@ -1,5 +1,5 @@
-/* Winograd F(4x4, 3x3) transforms (the "wino" family), for 3x3 stride-1
- * convolutions (ops/conv_winograd.c).
+/* Winograd F(4x4, 3x3) and F(2x2, 3x3) transforms (the "wino" family), for
+ * 3x3 stride-1 convolutions (ops/conv_winograd.c).
  *
  * A 4x4 block of outputs of one channel pair is computed from a 6x6 input
  * tile d and the 3x3 filter g as Y = A^T [(G g G^T) .* (B^T d B)] A (Lavin &
@@ -15,6 +15,15 @@
  *         [0 -2 -1  2 1 0]       [1/24  1/12   1/6]         [0 1 -1 8 -8 1]
  *         [0  2 -1 -2 1 0]       [1/24 -1/12   1/6]
  *         [0  4  0 -5 0 1]       [ 0      0      1]
+ *
+ * F(2x2, 3x3) is the same with 4x4 input tiles, 2x2 output blocks and 16
+ * positions (36 / 4 = 2.25x fewer multiplies, 16/9 the weights instead of
+ * 36/9; coefficients 0, +-1, 1/2):
+ *
+ *   B^T = [1  0 -1  0]   G = [  1    0    0]   A^T = [1 1  1  0]
+ *         [0  1  1  0]       [1/2  1/2  1/2]         [0 1 -1 -1]
+ *         [0 -1  1  0]       [1/2 -1/2  1/2]
+ *         [0  1  0 -1]       [  0    0    1]
  *
  * The kernels work on groups of up to LENS_WINO_LANES tiles of one image
  * (one SIMD lane per tile), each tile given by the output coordinates of its
@@ -43,7 +52,8 @@
 #include "kernels/act.h"
 
 #define LENS_WINO_LANES 16
-#define LENS_WINO_POS 36 /* 6x6 transformed positions */
+#define LENS_WINO_POS 36   /* F(4,3): 6x6 transformed positions */
+#define LENS_WINO_POS23 16 /* F(2,3): 4x4 */
 
 /* A group of n (1..LENS_WINO_LANES) tiles of one image: the output
  * coordinates of each tile's top-left pixel (>= 0). Coordinates, H*W and
@@ -82,10 +92,23 @@ void lens_f32_wino_output__avx512(const float *, size_t, size_t, size_t, const l
                                   const float *, const float *, const lens_act_params *, float *,
                                   size_t, size_t);
 
+void lens_f32_wino23_input__ref(const float *, size_t, size_t, size_t, size_t, size_t,
+                                const lens_wino_tiles *, float *, size_t, size_t);
+void lens_f32_wino23_output__ref(const float *, size_t, size_t, size_t, const lens_wino_tiles *,
+                                 const float *, const float *, const lens_act_params *, float *,
+                                 size_t, size_t);
+void lens_f32_wino23_input__avx512(const float *, size_t, size_t, size_t, size_t, size_t,
+                                   const lens_wino_tiles *, float *, size_t, size_t);
+void lens_f32_wino23_output__avx512(const float *, size_t, size_t, size_t,
+                                    const lens_wino_tiles *, const float *, const float *,
+                                    const lens_act_params *, float *, size_t, size_t);
+
 typedef struct lens_f32_wino_variant {
-    const char *name; /* "f32_wino_f43__avx512" */
-    lens_f32_wino_input_fn input;
+    const char *name; /* "f32_wino__avx512" */
+    lens_f32_wino_input_fn input;     /* F(4,3): 36 positions, 4x4 blocks */
     lens_f32_wino_output_fn output;
+    lens_f32_wino_input_fn input23;   /* F(2,3): 16 positions, 2x2 blocks (same */
+    lens_f32_wino_output_fn output23; /* arguments; tile corners 2 apart) */
     bool (*supported)(const lens_cpu *cpu);
 } lens_f32_wino_variant;
 
@@ -97,5 +120,7 @@ const lens_f32_wino_variant *lens_f32_wino_best(void);
 /* Filter transform U = G g G^T of one 3x3 filter (g row-major, 9 floats)
  * into u (36 floats, u[6*i + j]), computed in double. Load time only. */
 void lens_f32_wino_filter(const float *g, float *u);
+/* F(2,3): u = 16 floats, u[4*i + j]. */
+void lens_f32_wino23_filter(const float *g, float *u);
 
 #endif

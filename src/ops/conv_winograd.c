@@ -2,20 +2,40 @@
  * kernels/winograd.h for the transforms. */
 #include "ops/conv_winograd.h"
 
-/* Channel bounds of the rule. Below 16 channels the transforms cost as much
- * as the GEMMs they shrink. Above C*M = 256*256 the transformed weights
- * (36*C*M floats: 9.4 MB at 256x256) no longer fit a core's share of the
- * cache, every chunk streams them from memory, and the maps such layers run
- * on (7x7 in resnets) give too few tiles to amortise that: resnet18's
- * 512-channel layer4 convs are slower as Winograd. */
+/* Channel bounds of the rule (bench/kernels/bench_winograd.c). Below 16
+ * channels the transforms cost as much as the GEMMs they shrink. Above
+ * C*M = 256*256 the transformed weights stream from memory every run and
+ * the maps such layers run on (7x7 in resnets: 4 tiles of 4x4) give too
+ * few tiles to amortise that: resnet18's 512-channel layer4 convs take
+ * 6.5 ms as F(4,3) against 2.7 ms direct, and gain only 1.1-1.3x even
+ * with the weights in cache. */
 #define WINO_MIN_CHANNELS 16
 #define WINO_MAX_CM (256u * 256u)
-/* A task's V and M buffers (36 x (C + M) floats per tile) within ~1.5 MiB
- * of the 2 MiB L2; chunks of 16..96 tiles. */
-#define WINO_L2_FLOATS (1536u * 1024u / 4u)
-#define WINO_TB_MAX 96
+/* A task's V and M buffers (36 or 16 x (C + M) floats per tile) sized to
+ * the 2 MiB L2, chunks of 16..128 tiles: each chunk reads all of U (up to
+ * 4.2-9.4 MB on wide layers, which does not fit anyway), so fewer, larger
+ * chunks beat V and M staying strictly inside L2 (256->256 at 14x14 as
+ * F(2,3): 2 chunks 1.72 ms, 1 chunk 1.41 ms). */
+#define WINO_L2_FLOATS (2048u * 1024u / 4u)
+#define WINO_TB_MAX 128
+
+/* Above this C*M, F(2x2, 3x3) instead of F(4x4, 3x3). Wide layers run on
+ * small maps (resnets' 256-channel stage: 14x14, 16 tiles of 4x4), where
+ * each transformed weight serves few tiles and the 36 x C x M of them
+ * stream from memory every run (9.4 MB at 256x256): the GEMMs are
+ * bandwidth-bound (measured: 256->256 at 14x14 in resnet18, 2.1 ms direct,
+ * 1.9 F(4,3)). F(2,3) reads 16 x C x M (4.2 MB) for 4x the tiles. */
+#define WINO_F23_CM (128u * 128u)
 
 static size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
+
+/* Output block size of the transform: 4 (F(4,3)) or 2 (F(2,3)). */
+static size_t wino_tile(const lens_conv_params *p) {
+    return (uint64_t)p->C * (uint64_t)p->M > WINO_F23_CM ? 2 : 4;
+}
+static size_t wino_pos(const lens_conv_params *p) {
+    return wino_tile(p) == 2 ? LENS_WINO_POS23 : LENS_WINO_POS;
+}
 
 bool lens_conv_wino_applies(const lens_conv_params *p, const lens_f32_gemm_variant *v) {
     if (p->nsp != 2 || p->group != 1 || !v->ukernel || v->nr % LENS_WINO_LANES) return false;
@@ -37,24 +57,27 @@ static size_t ustride(const lens_conv_params *p, const lens_f32_gemm_variant *v)
 
 size_t lens_conv_wino_packed_floats(const lens_conv_params *p, const lens_f32_gemm_variant *v) {
     size_t s = ustride(p, v), total;
-    if (!s || lens_mul_ovf_size(s, LENS_WINO_POS, &total)) return 0;
+    if (!s || lens_mul_ovf_size(s, wino_pos(p), &total)) return 0;
     return total;
 }
 
 void lens_conv_wino_pack_weights(const lens_conv_params *p, const lens_f32_gemm_variant *v,
                                  const float *w, float *dst) {
     size_t M = (size_t)p->M, C = (size_t)p->C, MR = v->mr, us = ustride(p, v);
-    size_t mpad = lens_round_up(M, MR);
-    memset(dst, 0, us * LENS_WINO_POS * sizeof(float));
+    size_t mpad = lens_round_up(M, MR), pos = wino_pos(p);
+    memset(dst, 0, us * pos * sizeof(float));
     /* Packed A layout (kernels/gemm.h): K block k0, panel of MR rows,
      * kc x MR k-major. */
     for (size_t m = 0; m < M; m++)
         for (size_t c = 0; c < C; c++) {
             float u[LENS_WINO_POS];
-            lens_f32_wino_filter(w + (m * C + c) * 9, u);
+            if (pos == LENS_WINO_POS)
+                lens_f32_wino_filter(w + (m * C + c) * 9, u);
+            else
+                lens_f32_wino23_filter(w + (m * C + c) * 9, u);
             size_t k0 = c / LENS_GEMM_KC * LENS_GEMM_KC, kc = LENS_MIN((size_t)LENS_GEMM_KC, C - k0);
             size_t off = k0 * mpad + m / MR * MR * kc + (c - k0) * MR + m % MR;
-            for (size_t xi = 0; xi < LENS_WINO_POS; xi++) dst[xi * us + off] = u[xi];
+            for (size_t xi = 0; xi < pos; xi++) dst[xi * us + off] = u[xi];
         }
 }
 
@@ -70,6 +93,7 @@ bool lens_conv_wino_runs(const lens_conv_params *p, const lens_f32_gemm_variant 
 }
 
 typedef struct wino_plan {
+    size_t tile, pos;  /* output block 4 or 2, positions 36 or 16 */
     size_t tw, T;      /* tiles per row, per image */
     size_t tb, nch;    /* tiles per chunk (at most), chunks per image */
     size_t mb, nmb;    /* output channels per block (multiple of MR), blocks */
@@ -80,13 +104,15 @@ typedef struct wino_plan {
 static bool plan_make(const lens_conv_params *p, const lens_f32_gemm_variant *v, int32_t threads,
                       wino_plan *w) {
     size_t C = (size_t)p->C, M = (size_t)p->M;
-    size_t th = ceil_div((size_t)p->out[0], 4);
-    w->tw = ceil_div((size_t)p->out[1], 4);
+    w->tile = wino_tile(p), w->pos = wino_pos(p);
+    size_t th = ceil_div((size_t)p->out[0], w->tile);
+    w->tw = ceil_div((size_t)p->out[1], w->tile);
     if (lens_mul_ovf_size(th, w->tw, &w->T)) return false;
-    size_t per_tile = LENS_WINO_POS * (C + M); /* C, M <= 2^16 */
+    size_t per_tile = w->pos * (C + M); /* C, M <= 2^16 */
     size_t tbmax = WINO_L2_FLOATS / per_tile / LENS_WINO_LANES * LENS_WINO_LANES;
     tbmax = LENS_MAX((size_t)LENS_WINO_LANES, LENS_MIN((size_t)WINO_TB_MAX, tbmax));
-    size_t nch = ceil_div(w->T, tbmax);
+    /* A quarter over the budget is cheaper than reading U once more. */
+    size_t nch = ceil_div(w->T * 4, tbmax * 5);
     w->tb = lens_round_up(ceil_div(w->T, nch), LENS_WINO_LANES);
     w->nch = ceil_div(w->T, w->tb);
     /* Few chunks (small maps, batch 1): split the output channels too so
@@ -100,8 +126,8 @@ static bool plan_make(const lens_conv_params *p, const lens_f32_gemm_variant *v,
     w->npad = lens_round_up(w->tb, v->nr);
     w->ldm = w->tb;
     size_t vf, mf, t;
-    if (lens_mul_ovf_size(C, w->npad, &vf) || lens_mul_ovf_size(vf, LENS_WINO_POS, &vf) ||
-        lens_mul_ovf_size(w->mb, w->ldm, &mf) || lens_mul_ovf_size(mf, LENS_WINO_POS, &mf))
+    if (lens_mul_ovf_size(C, w->npad, &vf) || lens_mul_ovf_size(vf, w->pos, &vf) ||
+        lens_mul_ovf_size(w->mb, w->ldm, &mf) || lens_mul_ovf_size(mf, w->pos, &mf))
         return false;
     w->vfloats = lens_round_up(vf, 16);
     w->mfloats = lens_round_up(mf, 16);
@@ -135,8 +161,8 @@ static void tile_group(const wino_plan *w, size_t t0, size_t n, lens_wino_tiles 
     g->n = n;
     for (size_t l = 0; l < LENS_WINO_LANES; l++) {
         size_t t = t0 + (l < n ? l : 0);
-        g->oy[l] = (int32_t)(t / w->tw * 4);
-        g->ox[l] = (int32_t)(t % w->tw * 4);
+        g->oy[l] = (int32_t)(t / w->tw * w->tile);
+        g->ox[l] = (int32_t)(t % w->tw * w->tile);
     }
 }
 
@@ -151,6 +177,9 @@ static void wino_task(void *ctx, int64_t begin, int64_t end, int32_t thread) {
     const size_t mpad = lens_round_up(M, MR), vxs = C * w->npad, mxs = w->mb * w->ldm;
     float *vbuf = j->scratch + (size_t)thread * w->thread_floats;
     float *mbuf = vbuf + w->vfloats;
+    const bool f23 = w->tile == 2;
+    const lens_f32_wino_input_fn input = f23 ? j->wv->input23 : j->wv->input;
+    const lens_f32_wino_output_fn output = f23 ? j->wv->output23 : j->wv->output;
     const lens_act_params none = {0, 0.0f, 0.0f};
     for (int64_t task = begin; task < end; task++) {
         size_t mi = (size_t)task % w->nmb, r = (size_t)task / w->nmb;
@@ -165,12 +194,12 @@ static void wino_task(void *ctx, int64_t begin, int64_t end, int32_t thread) {
             for (size_t k0 = 0; k0 < C; k0 += LENS_GEMM_KC) {
                 size_t kc = LENS_MIN((size_t)LENS_GEMM_KC, C - k0);
                 float *vp = vbuf + k0 * w->npad + g0 / NR * NR * kc + g0 % NR;
-                j->wv->input(x + k0 * H * W, kc, H, W, (size_t)p->pad[0], (size_t)p->pad[1], &g,
-                             vp, vxs, NR);
+                input(x + k0 * H * W, kc, H, W, (size_t)p->pad[0], (size_t)p->pad[1], &g, vp, vxs,
+                      NR);
             }
         }
-        /* 36 GEMMs: M[xi] (mc x tn) = U[xi] (mc x C) V[xi] (C x tn). */
-        for (size_t xi = 0; xi < LENS_WINO_POS; xi++) {
+        /* 36 (16) GEMMs: M[xi] (mc x tn) = U[xi] (mc x C) V[xi] (C x tn). */
+        for (size_t xi = 0; xi < w->pos; xi++) {
             const float *a = j->u + xi * j->ustride, *b = vbuf + xi * vxs;
             float *c = mbuf + xi * mxs;
             for (size_t k0 = 0; k0 < C; k0 += LENS_GEMM_KC) {
@@ -195,8 +224,8 @@ static void wino_task(void *ctx, int64_t begin, int64_t end, int32_t thread) {
         for (size_t g0 = 0; g0 < tn; g0 += LENS_WINO_LANES) {
             lens_wino_tiles g;
             tile_group(w, t0 + g0, LENS_MIN((size_t)LENS_WINO_LANES, tn - g0), &g);
-            j->wv->output(mbuf + g0, mxs, w->ldm, mc, &g, j->bias ? j->bias + m0 : NULL, res,
-                          &p->act, y, OH, OW);
+            output(mbuf + g0, mxs, w->ldm, mc, &g, j->bias ? j->bias + m0 : NULL, res, &p->act, y,
+                   OH, OW);
         }
     }
 }

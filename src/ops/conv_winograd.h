@@ -1,27 +1,31 @@
-/* Winograd F(4x4, 3x3) convolution for 2-D 3x3 stride-1 layers (group 1,
- * dilation 1, any pads, any batch), on the GEMM and wino kernel families.
+/* Winograd convolution for 2-D 3x3 stride-1 layers (group 1, dilation 1,
+ * any pads, any batch), on the GEMM and wino kernel families: F(4x4, 3x3)
+ * (36 positions, 4x fewer multiplies) up to C*M = 128*128, F(2x2, 3x3) (16
+ * positions, 2.25x) above, where the layers run on small maps and reading
+ * the transformed weights every run is the bottleneck (conv_winograd.c).
  *
  * At load (conv.c's conv_init), a constant W that passes
  * lens_conv_wino_applies is transformed (U = G g G^T per filter) and packed
- * as 36 GEMM A operands [M x C], one per position of the 6x6 tile; this
- * replaces the normal packed weights of the node (never both: U is 4x their
- * size, which the rule bounds). A run splits each image's 4x4 output tiles
- * into chunks (and, to keep every thread busy on small maps, the output
- * channels into blocks); one task transforms its chunk's input tiles
- * straight into packed B panels (V, C x tiles per position), runs the 36
- * GEMMs M[xi] = U[xi] V[xi] on the variant's micro-kernel into a per-thread
- * buffer, and applies the output transform with bias, residual and
- * activation, writing only the valid pixels of edge tiles. Chunks are sized
- * so that a task's V and M stay in L2. Results depend neither on the chunking
- * nor on the thread count (every sum runs over the channels in the same
- * order). */
+ * as 36 (16) GEMM A operands [M x C], one per position of the 6x6 (4x4)
+ * tile; this replaces the normal packed weights of the node (never both: U
+ * is 4x (1.8x) their size; under the rule 2.4 MB (4.2 MB) at most per
+ * node). A run splits each image's output tiles into chunks (and, to keep
+ * every thread busy on small maps, the output channels into blocks); one
+ * task transforms its chunk's input tiles straight into packed B panels (V,
+ * C x tiles per position), runs the GEMMs M[xi] = U[xi] V[xi] on the
+ * variant's micro-kernel into a per-thread buffer, and applies the output
+ * transform with bias, residual and activation, writing only the valid
+ * pixels of edge tiles. Chunks are sized so that a task's V and M about
+ * fill L2. Results depend neither on the chunking nor on the thread count
+ * (every sum runs over the channels in the same order). */
 #ifndef LENS_OPS_CONV_WINOGRAD_H
 #define LENS_OPS_CONV_WINOGRAD_H
 
 #include "kernels/winograd.h"
 #include "ops/conv_f32.h"
 
-/* Whether a Conv of this geometry should run as Winograd; looks only at
+/* Whether a Conv of this geometry should run as Winograd (3x3, stride 1,
+ * dilation 1, group 1, 16 <= C, M and C*M <= 256*256); looks only at
  * nsp, k, stride, dil, group, C and M (what conv_init knows) and at the GEMM
  * variant v (its NR must hold whole lane groups). */
 bool lens_conv_wino_applies(const lens_conv_params *p, const lens_f32_gemm_variant *v);

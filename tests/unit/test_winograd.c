@@ -28,12 +28,16 @@ static void test_transforms(void) {
                               {9, 22, 1, 2}};
     const int acts[] = {LENS_ACT_NONE, LENS_ACT_RELU, LENS_ACT_SILU, LENS_ACT_TANH,
                         LENS_ACT_HARDSWISH, LENS_ACT_GELU};
-    for (size_t di = 0; di < LENS_ARRAY_LEN(dims); di++) {
-        size_t H = dims[di][0], W = dims[di][1], ph = dims[di][2], pw = dims[di][3];
+    for (size_t di = 0; di < 2 * LENS_ARRAY_LEN(dims); di++) {
+        /* F(4,3), then F(2,3). */
+        const bool f23 = di >= LENS_ARRAY_LEN(dims);
+        const size_t tile = f23 ? 2 : 4, npos = f23 ? LENS_WINO_POS23 : LENS_WINO_POS;
+        const size_t *dd = dims[di % LENS_ARRAY_LEN(dims)];
+        size_t H = dd[0], W = dd[1], ph = dd[2], pw = dd[3];
         size_t OH = H + 2 * ph - 2 < 1 ? 1 : H + 2 * ph - 2, OW = W + 2 * pw - 2 < 1 ? 1 : W + 2 * pw - 2;
         if (H + 2 * ph < 3) OH = 1;
         if (W + 2 * pw < 3) OW = 1;
-        size_t th = (OH + 3) / 4, tw = (OW + 3) / 4, T = th * tw, ch = 3;
+        size_t th = (OH + tile - 1) / tile, tw = (OW + tile - 1) / tile, T = th * tw, ch = 3;
         float *x = malloc(ch * H * W * 4), *res = malloc(ch * OH * OW * 4), bias[3];
         for (size_t i = 0; i < ch * H * W; i++) x[i] = frand();
         for (size_t i = 0; i < ch * OH * OW; i++) res[i] = frand();
@@ -42,33 +46,35 @@ static void test_transforms(void) {
             lens_wino_tiles t = {.n = n};
             for (size_t l = 0; l < LENS_WINO_LANES; l++) {
                 size_t ti = (l * 5 + n) % T; /* any tiles, repeats allowed */
-                t.oy[l] = (int32_t)(ti / tw * 4), t.ox[l] = (int32_t)(ti % tw * 4);
+                t.oy[l] = (int32_t)(ti / tw * tile), t.ox[l] = (int32_t)(ti % tw * tile);
             }
             /* Strides with gaps so that writes outside the lanes show. */
-            size_t xs = 40 * ch, cs = 20, vfl = LENS_WINO_POS * xs;
+            size_t xs = 40 * ch, cs = 20, vfl = npos * xs;
             float vref[LENS_WINO_POS * 40 * 3], vgot[LENS_WINO_POS * 40 * 3];
             for (size_t i = 0; i < vfl; i++) vref[i] = vgot[i] = 7.0f;
-            wv[0].input(x, ch, H, W, ph, pw, &t, vref, xs, cs);
+            lens_f32_wino_input_fn in0 = f23 ? wv[0].input23 : wv[0].input;
+            lens_f32_wino_output_fn out0 = f23 ? wv[0].output23 : wv[0].output;
+            in0(x, ch, H, W, ph, pw, &t, vref, xs, cs);
             int act = acts[n % LENS_ARRAY_LEN(acts)];
             lens_act_params ap = {act, 0.1f, 6.0f};
             float *yref = malloc(ch * OH * OW * 4), *ygot = malloc(ch * OH * OW * 4);
             for (size_t i = 0; i < ch * OH * OW; i++) yref[i] = ygot[i] = -3.0f;
             bool with_res = n % 2, with_bias = n % 3;
-            wv[0].output(vref, xs, cs, ch, &t, with_bias ? bias : NULL, with_res ? res : NULL, &ap,
+            out0(vref, xs, cs, ch, &t, with_bias ? bias : NULL, with_res ? res : NULL, &ap,
                          yref, OH, OW);
             for (size_t vi = 1; vi < nv; vi++) {
                 if (!wv[vi].supported(cpu)) continue;
                 char what[160];
-                snprintf(what, sizeof what, "%s H=%zu W=%zu pad=%zu,%zu n=%zu act=%d", wv[vi].name,
-                         H, W, ph, pw, n, act);
-                wv[vi].input(x, ch, H, W, ph, pw, &t, vgot, xs, cs);
+                snprintf(what, sizeof what, "%s F(%zu,3) H=%zu W=%zu pad=%zu,%zu n=%zu act=%d",
+                         wv[vi].name, tile, H, W, ph, pw, n, act);
+                (f23 ? wv[vi].input23 : wv[vi].input)(x, ch, H, W, ph, pw, &t, vgot, xs, cs);
                 for (size_t i = 0; i < vfl; i++)
                     if (!(fabsf(vgot[i] - vref[i]) <= 1e-5f * (1.0f + fabsf(vref[i])))) {
                         fprintf(stderr, "%s input: v[%zu] = %g, want %g\n", what, i, vgot[i], vref[i]);
                         g_fail++;
                         break;
                     }
-                wv[vi].output(vref, xs, cs, ch, &t, with_bias ? bias : NULL, with_res ? res : NULL,
+                (f23 ? wv[vi].output23 : wv[vi].output)(vref, xs, cs, ch, &t, with_bias ? bias : NULL, with_res ? res : NULL,
                               &ap, ygot, OH, OW);
                 for (size_t i = 0; i < ch * OH * OW; i++)
                     if (!(fabsf(ygot[i] - yref[i]) <= 1e-5f * (1.0f + fabsf(yref[i])))) {
@@ -225,6 +231,11 @@ int main(void) {
      * 1x1, 2x2 and sizes not multiples of 4; pads 0/1/2; tile counts below,
      * at and over a lane group and a chunk. */
     struct { int64_t N, C, M, H, W, pb, pe; int act; bool b, r; } cs[] = {
+        /* C*M over 128*128: F(2,3). */
+        {1, 130, 129, 14, 14, 1, 1, LENS_ACT_RELU, true, true},
+        {2, 272, 100, 5, 9, 1, 2, LENS_ACT_SILU, true, false},
+        {1, 256, 256, 3, 3, 1, 1, LENS_ACT_NONE, false, true},
+        {1, 200, 96, 1, 2, 0, 2, LENS_ACT_GELU, true, true},
         {1, 16, 16, 1, 1, 1, 1, LENS_ACT_NONE, true, false},
         {2, 17, 19, 2, 2, 1, 1, LENS_ACT_RELU, true, true},
         {1, 16, 33, 5, 7, 0, 0, LENS_ACT_NONE, false, false},

@@ -1,4 +1,4 @@
-/* AVX-512 Winograd F(4x4, 3x3) transforms: 16 tiles at a time, one per lane
+/* AVX-512 Winograd F(4x4, 3x3) and F(2x2, 3x3) transforms: 16 tiles at a time, one per lane
  * (see kernels/winograd.h). Input pixels are gathered straight from the
  * image with per-lane row/column masks (pads and missing lanes read as
  * zero, no padded copy); the transformed values of a (position, channel)
@@ -131,6 +131,104 @@ void lens_f32_wino_output__avx512(const float *m, size_t xi_stride, size_t ch_st
             for (int k = 0; k < 16; k++) out[k] = _mm512_load_ps(buf + k * 16);
         }
         for (int k = 0; k < 16; k++) _mm512_mask_i32scatter_ps(yc, ok[k], idx[k], out[k], 4);
+    }
+}
+/* ---- F(2x2, 3x3) ---------------------------------------------------------- */
+
+void lens_f32_wino23_input__avx512(const float *x, size_t channels, size_t H, size_t W, size_t ph,
+                                   size_t pw, const lens_wino_tiles *t, float *v, size_t xi_stride,
+                                   size_t ch_stride) {
+    const __mmask16 lanes = lens_mask16(t->n);
+    const __m512i y0 = _mm512_sub_epi32(_mm512_loadu_si512(t->oy), _mm512_set1_epi32((int)ph));
+    const __m512i x0 = _mm512_sub_epi32(_mm512_loadu_si512(t->ox), _mm512_set1_epi32((int)pw));
+    const __m512i hv = _mm512_set1_epi32((int)H), wv = _mm512_set1_epi32((int)W);
+    const __m512i base = _mm512_add_epi32(_mm512_mullo_epi32(y0, wv), x0);
+    __mmask16 rok[4], cok[4];
+    for (int i = 0; i < 4; i++) {
+        rok[i] = _mm512_mask_cmplt_epu32_mask(lanes, _mm512_add_epi32(y0, _mm512_set1_epi32(i)), hv);
+        cok[i] = _mm512_cmplt_epu32_mask(_mm512_add_epi32(x0, _mm512_set1_epi32(i)), wv);
+    }
+    const size_t plane = H * W;
+    for (size_t ch = 0; ch < channels; ch++) {
+        const float *xc = x + ch * plane;
+        float *vc = v + ch * ch_stride;
+        __m512 h[4][4]; /* (d B)[r][j] */
+        for (int r = 0; r < 4; r++) {
+            __m512i ri = _mm512_add_epi32(base, _mm512_set1_epi32(r * (int)W));
+            __m512 d[4];
+            for (int c = 0; c < 4; c++)
+                d[c] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), rok[r] & cok[c],
+                                                _mm512_add_epi32(ri, _mm512_set1_epi32(c)), xc, 4);
+            h[r][0] = _mm512_sub_ps(d[0], d[2]);
+            h[r][1] = _mm512_add_ps(d[1], d[2]);
+            h[r][2] = _mm512_sub_ps(d[2], d[1]);
+            h[r][3] = _mm512_sub_ps(d[1], d[3]);
+        }
+        for (int j = 0; j < 4; j++) {
+            _mm512_storeu_ps(vc + (size_t)(0 * 4 + j) * xi_stride, _mm512_sub_ps(h[0][j], h[2][j]));
+            _mm512_storeu_ps(vc + (size_t)(1 * 4 + j) * xi_stride, _mm512_add_ps(h[1][j], h[2][j]));
+            _mm512_storeu_ps(vc + (size_t)(2 * 4 + j) * xi_stride, _mm512_sub_ps(h[2][j], h[1][j]));
+            _mm512_storeu_ps(vc + (size_t)(3 * 4 + j) * xi_stride, _mm512_sub_ps(h[1][j], h[3][j]));
+        }
+    }
+}
+
+void lens_f32_wino23_output__avx512(const float *m, size_t xi_stride, size_t ch_stride,
+                                    size_t channels, const lens_wino_tiles *t, const float *bias,
+                                    const float *res, const lens_act_params *act, float *y,
+                                    size_t OH, size_t OW) {
+    const __mmask16 lanes = lens_mask16(t->n);
+    const __m512i oy = _mm512_loadu_si512(t->oy), ox = _mm512_loadu_si512(t->ox);
+    const __m512i ohv = _mm512_set1_epi32((int)OH), owv = _mm512_set1_epi32((int)OW);
+    const __m512i base = _mm512_add_epi32(_mm512_mullo_epi32(oy, owv), ox);
+    __mmask16 ok[4];
+    __m512i idx[4];
+    for (int p = 0; p < 2; p++) {
+        __mmask16 rv = _mm512_mask_cmplt_epi32_mask(lanes, _mm512_add_epi32(oy, _mm512_set1_epi32(p)), ohv);
+        for (int q = 0; q < 2; q++) {
+            ok[p * 2 + q] = _mm512_mask_cmplt_epi32_mask(rv, _mm512_add_epi32(ox, _mm512_set1_epi32(q)), owv);
+            idx[p * 2 + q] = _mm512_add_epi32(base, _mm512_set1_epi32(p * (int)OW + q));
+        }
+    }
+    const bool has_act = act && act->act;
+    const bool vec_act = has_act && lens_act_vectorised_avx512(act->act);
+    const size_t plane = OH * OW;
+    for (size_t ch = 0; ch < channels; ch++) {
+        const float *mc = m + ch * ch_stride;
+        __m512 s[2][4]; /* (A^T m)[p][j] */
+        for (int j = 0; j < 4; j++) {
+            __m512 m0 = _mm512_maskz_loadu_ps(lanes, mc + (size_t)(0 * 4 + j) * xi_stride);
+            __m512 m1 = _mm512_maskz_loadu_ps(lanes, mc + (size_t)(1 * 4 + j) * xi_stride);
+            __m512 m2 = _mm512_maskz_loadu_ps(lanes, mc + (size_t)(2 * 4 + j) * xi_stride);
+            __m512 m3 = _mm512_maskz_loadu_ps(lanes, mc + (size_t)(3 * 4 + j) * xi_stride);
+            s[0][j] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
+            s[1][j] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
+        }
+        const __m512 b = _mm512_set1_ps(bias ? bias[ch] : 0.0f);
+        const float *rc = res ? res + ch * plane : NULL;
+        float *yc = y + ch * plane;
+        __m512 out[4];
+        for (int p = 0; p < 2; p++) {
+            __m512 o[2];
+            o[0] = _mm512_add_ps(_mm512_add_ps(s[p][0], s[p][1]), s[p][2]);
+            o[1] = _mm512_sub_ps(_mm512_sub_ps(s[p][1], s[p][2]), s[p][3]);
+            for (int q = 0; q < 2; q++) {
+                int k = p * 2 + q;
+                __m512 val = _mm512_add_ps(o[q], b);
+                if (rc)
+                    val = _mm512_add_ps(val, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), ok[k],
+                                                                      idx[k], rc, 4));
+                if (vec_act) val = lens_act_avx512(val, act);
+                out[k] = val;
+            }
+        }
+        if (has_act && !vec_act) {
+            float buf[4 * 16] __attribute__((aligned(64)));
+            for (int k = 0; k < 4; k++) _mm512_store_ps(buf + k * 16, out[k]);
+            lens_f32_act__ref(act, buf, 4 * 16);
+            for (int k = 0; k < 4; k++) out[k] = _mm512_load_ps(buf + k * 16);
+        }
+        for (int k = 0; k < 4; k++) _mm512_mask_i32scatter_ps(yc, ok[k], idx[k], out[k], 4);
     }
 }
 #endif
