@@ -1,11 +1,12 @@
-/* AVX-512 Winograd F(4x4, 3x3) and F(2x2, 3x3) transforms: 16 tiles at a time, one per lane
- * (see kernels/winograd.h). Input pixels are gathered straight from the
- * image with per-lane row/column masks (pads and missing lanes read as
- * zero, no padded copy); the transformed values of a (position, channel)
- * pair are then 16 contiguous floats, stored whole into the GEMM's packed B
- * panel. The output transform reads 16 contiguous GEMM results per
- * position, fuses bias, residual and activation, and scatters the valid
- * pixels of each 4x4 block. The gathers cost about as much as the
+/* AVX-512 Winograd F(4x4, 3x3) and F(2x2, 3x3) transforms: 16 tiles at a
+ * time, one per lane (see kernels/winograd.h). Input pixels are gathered
+ * straight from the image with per-lane row/column masks (pads and missing
+ * lanes read as zero, no padded copy); the transformed values of a
+ * (position, channel) pair are then 16 contiguous floats, stored whole into
+ * the GEMM's packed B panel. The output transform reads 16 contiguous GEMM
+ * results per position, fuses bias, residual and activation, and writes the
+ * valid pixels of each block (F(4,3): transposed to one vector per tile,
+ * rows stored with masks; F(2,3): scatters). The gathers cost about as much as the
  * arithmetic; both are small against the 36 GEMMs (M or C multiply-adds per
  * transformed value). */
 #if defined(__x86_64__)
@@ -76,26 +77,54 @@ void lens_f32_wino_input__avx512(const float *x, size_t channels, size_t H, size
     }
 }
 
+/* 16x16 transpose in registers: r[i] lane j -> r[j] lane i. */
+static inline void transpose16(__m512 r[16]) {
+    __m512 t[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) {
+        __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 2]);
+        __m512d c = _mm512_castps_pd(t[4 * i + 1]), d = _mm512_castps_pd(t[4 * i + 3]);
+        r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
+        r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
+        r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(c, d));
+        r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(c, d));
+    }
+    for (int i = 0; i < 4; i++) {
+        t[i] = _mm512_shuffle_f32x4(r[i], r[4 + i], 0x88);
+        t[4 + i] = _mm512_shuffle_f32x4(r[i], r[4 + i], 0xdd);
+        t[8 + i] = _mm512_shuffle_f32x4(r[8 + i], r[12 + i], 0x88);
+        t[12 + i] = _mm512_shuffle_f32x4(r[8 + i], r[12 + i], 0xdd);
+    }
+    for (int i = 0; i < 8; i++) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0x88);
+        r[8 + i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0xdd);
+    }
+}
+
+/* After the transforms, lane l of out[p*4+q] is pixel (p, q) of tile l; a
+ * 16x16 transpose gives each tile its own vector, whose four 128-bit parts
+ * are the block's rows: written (and the residual read) with masked 4-float
+ * accesses, a quarter of the memory operations of per-pixel scatters. */
 void lens_f32_wino_output__avx512(const float *m, size_t xi_stride, size_t ch_stride,
                                   size_t channels, const lens_wino_tiles *t, const float *bias,
                                   const float *res, const lens_act_params *act, float *y,
                                   size_t OH, size_t OW) {
     const __mmask16 lanes = lens_mask16(t->n);
-    const __m512i oy = _mm512_loadu_si512(t->oy), ox = _mm512_loadu_si512(t->ox);
-    const __m512i ohv = _mm512_set1_epi32((int)OH), owv = _mm512_set1_epi32((int)OW);
-    const __m512i base = _mm512_add_epi32(_mm512_mullo_epi32(oy, owv), ox);
-    __mmask16 ok[16];
-    __m512i idx[16];
-    for (int p = 0; p < 4; p++) {
-        __mmask16 rv = _mm512_mask_cmplt_epi32_mask(lanes, _mm512_add_epi32(oy, _mm512_set1_epi32(p)), ohv);
-        for (int q = 0; q < 4; q++) {
-            ok[p * 4 + q] = _mm512_mask_cmplt_epi32_mask(rv, _mm512_add_epi32(ox, _mm512_set1_epi32(q)), owv);
-            idx[p * 4 + q] = _mm512_add_epi32(base, _mm512_set1_epi32(p * (int)OW + q));
-        }
-    }
     const bool has_act = act && act->act;
     const bool vec_act = has_act && lens_act_vectorised_avx512(act->act);
     const size_t plane = OH * OW;
+    /* Per tile: rows inside the map, the column mask, its first pixel. */
+    size_t nrow[LENS_WINO_LANES], off[LENS_WINO_LANES];
+    __mmask8 cm[LENS_WINO_LANES];
+    for (size_t l = 0; l < t->n; l++) {
+        size_t oy = (size_t)t->oy[l], ox = (size_t)t->ox[l];
+        nrow[l] = LENS_MIN((size_t)4, OH - oy);
+        cm[l] = (__mmask8)((1u << LENS_MIN((size_t)4, OW - ox)) - 1u);
+        off[l] = oy * OW + ox;
+    }
     for (size_t ch = 0; ch < channels; ch++) {
         const float *mc = m + ch * ch_stride;
         __m512 s[4][6]; /* (A^T m)[p][j] */
@@ -113,26 +142,38 @@ void lens_f32_wino_output__avx512(const float *m, size_t xi_stride, size_t ch_st
         for (int p = 0; p < 4; p++) {
             __m512 o[4];
             OUT6(s[p][0], s[p][1], s[p][2], s[p][3], s[p][4], s[p][5], o);
-            for (int q = 0; q < 4; q++) {
-                int k = p * 4 + q;
-                __m512 val = _mm512_add_ps(o[q], b);
-                if (rc)
-                    val = _mm512_add_ps(val, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), ok[k],
-                                                                      idx[k], rc, 4));
-                if (vec_act) val = lens_act_avx512(val, act);
-                out[k] = val;
+            for (int q = 0; q < 4; q++) out[p * 4 + q] = _mm512_add_ps(o[q], b);
+        }
+        transpose16(out);
+        for (size_t l = 0; l < t->n; l++) {
+            __m512 val = out[l];
+            float *yl = yc + off[l];
+            const size_t nr = nrow[l];
+            const __mmask8 c = cm[l];
+            if (rc) {
+                const float *rl = rc + off[l];
+                __m512 r = _mm512_castps128_ps512(_mm_maskz_loadu_ps(c, rl));
+                if (nr > 1) r = _mm512_insertf32x4(r, _mm_maskz_loadu_ps(c, rl + OW), 1);
+                if (nr > 2) r = _mm512_insertf32x4(r, _mm_maskz_loadu_ps(c, rl + 2 * OW), 2);
+                if (nr > 3) r = _mm512_insertf32x4(r, _mm_maskz_loadu_ps(c, rl + 3 * OW), 3);
+                val = _mm512_add_ps(val, r);
             }
+            if (vec_act) {
+                val = lens_act_avx512(val, act);
+            } else if (has_act) { /* TANH / GELU: the reference */
+                float buf[16] __attribute__((aligned(64)));
+                _mm512_store_ps(buf, val);
+                lens_f32_act__ref(act, buf, 16);
+                val = _mm512_load_ps(buf);
+            }
+            _mm_mask_storeu_ps(yl, c, _mm512_castps512_ps128(val));
+            if (nr > 1) _mm_mask_storeu_ps(yl + OW, c, _mm512_extractf32x4_ps(val, 1));
+            if (nr > 2) _mm_mask_storeu_ps(yl + 2 * OW, c, _mm512_extractf32x4_ps(val, 2));
+            if (nr > 3) _mm_mask_storeu_ps(yl + 3 * OW, c, _mm512_extractf32x4_ps(val, 3));
         }
-        if (has_act && !vec_act) {
-            /* TANH / GELU: the reference on the 16 blocks, then scatter. */
-            float buf[16 * 16] __attribute__((aligned(64)));
-            for (int k = 0; k < 16; k++) _mm512_store_ps(buf + k * 16, out[k]);
-            lens_f32_act__ref(act, buf, 16 * 16);
-            for (int k = 0; k < 16; k++) out[k] = _mm512_load_ps(buf + k * 16);
-        }
-        for (int k = 0; k < 16; k++) _mm512_mask_i32scatter_ps(yc, ok[k], idx[k], out[k], 4);
     }
 }
+
 /* ---- F(2x2, 3x3) ---------------------------------------------------------- */
 
 void lens_f32_wino23_input__avx512(const float *x, size_t channels, size_t H, size_t W, size_t ph,
