@@ -211,8 +211,14 @@ static void wino_task(void *ctx, int64_t begin, int64_t end, int32_t thread) {
                     for (size_t i = 0; i < mc; i += MR) {
                         size_t mr = LENS_MIN(MR, mc - i);
                         const float *ap = a + k0 * mpad + (m0 + i) * kc;
-                        v->ukernel(kc, ap, bp, c + i * w->ldm + jn, w->ldm, mr, nr, flags, NULL,
-                                   NULL, 0, &none);
+                        /* One tile left over (7x7 tiles: 48 + 1): the
+                         * single-column kernel, not a 16-wide one. */
+                        if (nr == 1 && v->ukernel_col)
+                            v->ukernel_col(kc, ap, bp, NULL, NR, c + i * w->ldm + jn, w->ldm, mr,
+                                           flags, NULL, NULL, 0, &none);
+                        else
+                            v->ukernel(kc, ap, bp, c + i * w->ldm + jn, w->ldm, mr, nr, flags,
+                                       NULL, NULL, 0, &none);
                     }
                 }
             }

@@ -231,6 +231,9 @@ int main(void) {
      * 1x1, 2x2 and sizes not multiples of 4; pads 0/1/2; tile counts below,
      * at and over a lane group and a chunk. */
     struct { int64_t N, C, M, H, W, pb, pe; int act; bool b, r; } cs[] = {
+        /* 7x7 tiles = 49 columns: one left over past the 48-wide tile
+         * (the single-column micro-kernel). */
+        {1, 24, 40, 28, 28, 1, 1, LENS_ACT_RELU, true, true},
         /* C*M over 128*128: F(2,3). */
         {1, 130, 129, 14, 14, 1, 1, LENS_ACT_RELU, true, true},
         {2, 272, 100, 5, 9, 1, 2, LENS_ACT_SILU, true, false},
