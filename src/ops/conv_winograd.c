@@ -119,7 +119,7 @@ static bool plan_make(const lens_conv_params *p, const lens_f32_gemm_variant *v,
      * that every thread has work; each block redoes the input transform,
      * which is small against its GEMMs while blocks keep >= 32 channels. */
     size_t tasks = (size_t)p->N * w->nch, nmb = 1;
-    if (threads > 1 && tasks < 2 * (size_t)threads)
+    if (threads > 1 && tasks > 0 && tasks < 2 * (size_t)threads) /* N = 0: no tasks */
         nmb = LENS_MAX((size_t)1, LENS_MIN(ceil_div(2 * (size_t)threads, tasks), M / 32));
     w->mb = lens_round_up(ceil_div(M, nmb), v->mr);
     w->nmb = ceil_div(M, w->mb);

@@ -215,6 +215,20 @@ static void test_rule(void) {
     if (lens_conv_wino_applies(&p, v)) g_fail++, fprintf(stderr, "groups should not apply\n");
     p.group = 1, p.C = 8;
     if (lens_conv_wino_applies(&p, v)) g_fail++, fprintf(stderr, "8 channels should not apply\n");
+    /* An empty batch: no tasks, and no division by their count when the
+     * plan splits channels for 2 threads (regression: SIGFPE). */
+    {
+        lens_conv_params e = p;
+        e.N = 0, e.in[0] = e.in[1] = e.out[0] = e.out[1] = 14;
+        size_t sf = lens_conv_wino_scratch_floats(&e, v, 2);
+        float *sc = lens_aligned_alloc((sf ? sf : 1) * 4);
+        lens_threadpool *tp;
+        if (lens_threadpool_create(2, &tp) == LENS_OK) {
+            lens_conv_wino_f32(&e, v, lens_f32_wino_best(), tp, NULL, NULL, NULL, NULL, NULL, sc);
+            lens_threadpool_free(tp);
+        }
+        lens_aligned_free(sc);
+    }
     /* Planes beyond the kernels' int32 coordinates fall back. */
     p.C = 64, p.in[0] = p.out[0] = (int64_t)1 << 20, p.in[1] = p.out[1] = (int64_t)1 << 12;
     if (lens_conv_wino_runs(&p, v)) g_fail++, fprintf(stderr, "2^32-pixel plane should not run\n");
