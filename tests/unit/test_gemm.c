@@ -25,6 +25,10 @@ static const lens_act_params g_acts[] = {
     {LENS_ACT_TANH, 0, 0},        {LENS_ACT_GELU, 0, 0},
 };
 
+/* Residual rows at stride 0: one row broadcast down C (a fused MatMul's
+ * per-column bias, ops/gemm.c). */
+static bool g_res_ldr0;
+
 /* One case: C (MxN) = act(A·B + bias + residual) [+ C0 if accumulate]. */
 static void check(const lens_f32_gemm_variant *v, lens_threadpool *pool, size_t M, size_t N,
                   size_t K, int mode, const lens_act_params *act, bool use_bias, bool use_res,
@@ -83,7 +87,7 @@ static void check(const lens_f32_gemm_variant *v, lens_threadpool *pool, size_t 
     g.accumulate = accumulate;
     g.bias = use_bias ? bias : NULL;
     g.residual = use_res ? R : NULL;
-    g.ldr = N;
+    g.ldr = g_res_ldr0 ? 0 : N;
     g.act = *act;
     size_t sf = lens_f32_gemm_scratch_floats(v, &g, lens_threadpool_size(pool));
     float *scratch = lens_aligned_alloc(sizeof(float) * (sf + 16));
@@ -98,7 +102,7 @@ static void check(const lens_f32_gemm_variant *v, lens_threadpool *pool, size_t 
             }
             if (accumulate) s += C0[i * N + j];
             if (use_bias) s += bias[i];
-            if (use_res) s += R[i * N + j];
+            if (use_res) s += R[(g_res_ldr0 ? 0 : i) * N + j];
             float e = (float)s;
             lens_f32_act__ref(act, &e, 1);
             float got = C[i * N + j];
@@ -144,11 +148,53 @@ static void test_acts(void) {
     }
 }
 
+/* Every act variant's GELU against GELU in double precision with the C
+ * library's erf: within a few float ulp of the result, plus x/2 times the
+ * absolute error of erf (the SIMD variants use the elementwise Erf's
+ * rational approximation, within 4e-7 of erf, about 7 float ulp of 1; it
+ * matters only where 1 + erf cancels, for x below about -3). */
+static void test_gelu_vs_double(void) {
+    size_t nv;
+    const lens_f32_act_variant *vs = lens_f32_act_variants(&nv);
+    const lens_cpu *cpu = lens_cpu_features();
+    enum { N = 4001 };
+    static float x[N], y[N];
+    const lens_act_params gelu = {LENS_ACT_GELU, 0, 0};
+    for (size_t v = 0; v < nv; v++) {
+        if (!vs[v].supported(cpu)) continue;
+        for (size_t i = 0; i < N; i++) x[i] = y[i] = ((float)i - 2000.0f) * 0.005f; /* [-10, 10] */
+        y[0] = x[0] = -INFINITY, y[1] = x[1] = INFINITY, y[2] = x[2] = NAN;
+        vs[v].fn(&gelu, y, N);
+        double worst = 0;
+        for (size_t i = 0; i < N; i++) {
+            double xd = x[i], want = 0.5 * xd * (1.0 + erf(xd / sqrt(2.0)));
+            if (i == 2) {
+                if (!isnan(y[i])) fprintf(stderr, "%s gelu(NaN) = %g\n", vs[v].name, y[i]), g_fail++;
+                continue;
+            }
+            if (i < 2) {
+                bool ok = i == 1 ? y[i] == INFINITY : (isnan(y[i]) || y[i] == 0.0f);
+                if (!ok) fprintf(stderr, "%s gelu(%g) = %g\n", vs[v].name, x[i], y[i]), g_fail++;
+                continue;
+            }
+            double err = fabs(y[i] - want), tol = 4e-7 * fabs(want) + 2e-7 * fabs(xd) + 1e-30;
+            if (err / tol > worst) worst = err / tol;
+            if (!(err <= tol)) {
+                fprintf(stderr, "%s gelu(%.9g) = %.9g want %.9g\n", vs[v].name, x[i], y[i], want);
+                g_fail++;
+                break;
+            }
+        }
+        printf("%s: gelu within %.2f of its tolerance\n", vs[v].name, worst);
+    }
+}
+
 int main(void) {
     const lens_cpu *cpu = lens_cpu_features();
     lens_threadpool *pool2 = NULL;
     if (lens_threadpool_create(2, &pool2) != LENS_OK) return 1;
     test_acts();
+    test_gelu_vs_double();
     size_t nv;
     const lens_f32_gemm_variant *vs = lens_f32_gemm_variants(&nv);
     int cases = 0;
@@ -205,6 +251,16 @@ int main(void) {
                       &g_acts[m % LENS_ARRAY_LEN(g_acts)], m & 2, m & 4, m & 8);
                 cases++;
             }
+        /* A residual row broadcast down C (ldr 0) with every activation,
+         * across tile edges in M and N. */
+        g_res_ldr0 = true;
+        for (size_t ai = 0; ai < LENS_ARRAY_LEN(g_acts); ai++)
+            for (size_t n = nr - 1; n <= 2 * nr + 1; n += nr + 1) {
+                check(v, ai & 1 ? pool2 : NULL, 2 * mr + 1 + ai % 3, n, 7 + ai, (int)(ai % 3), &g_acts[ai],
+                      false, true, false);
+                cases++;
+            }
+        g_res_ldr0 = false;
         printf("%s: checked\n", v->name);
     }
     lens_threadpool_free(pool2);
