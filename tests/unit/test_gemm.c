@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "kernels/act.h"
+#include "kernels/pack.h"
 #include "kernels/gemm.h"
 #include "ops/op.h"
 #include "runtime/threadpool.h"
@@ -189,12 +190,48 @@ static void test_gelu_vs_double(void) {
     }
 }
 
+/* Every pack_t8 variant against the reference, bitwise: every row count
+ * 0..8, every column count around the 8-wide transpose block and past the
+ * K block, scale 1 and not; source rows end exactly where the last one
+ * does (so a read past row n or column kc would leave the buffer under
+ * ASan), destination guard floats after 8 * kc. */
+static void test_pack_t8(void) {
+    size_t nv;
+    const lens_f32_pack_t8_variant *vs = lens_f32_pack_t8_variants(&nv);
+    const lens_cpu *cpu = lens_cpu_features();
+    size_t kcs[] = {0, 1, 2, 7, 8, 9, 15, 16, 17, 31, LENS_GEMM_KC + 5};
+    for (size_t v = 0; v < nv; v++) {
+        if (!vs[v].supported(cpu)) continue;
+        for (size_t n = 0; n <= 8; n++)
+            for (size_t ki = 0; ki < LENS_ARRAY_LEN(kcs); ki++)
+                for (int sc = 0; sc < 2; sc++) {
+                    size_t kc = kcs[ki], rs = kc + 3;
+                    size_t len = n ? (n - 1) * rs + kc : 0;
+                    float *src = malloc(sizeof(float) * (len ? len : 1));
+                    float *got = malloc(sizeof(float) * (8 * kc + 4)), *want = malloc(sizeof(float) * (8 * kc + 4));
+                    for (size_t i = 0; i < len; i++) src[i] = frand();
+                    for (size_t i = 0; i < 8 * kc + 4; i++) got[i] = want[i] = 42.0f;
+                    float scale = sc ? -0.75f : 1.0f;
+                    vs[v].fn(src, rs, n, kc, scale, got);
+                    lens_f32_pack_t8__ref(src, rs, n, kc, scale, want);
+                    if (memcmp(got, want, sizeof(float) * (8 * kc + 4))) {
+                        fprintf(stderr, "%s n=%zu kc=%zu scale=%g differs from the reference\n", vs[v].name, n,
+                                kc, scale);
+                        g_fail++;
+                    }
+                    free(src), free(got), free(want);
+                }
+        printf("%s: checked\n", vs[v].name);
+    }
+}
+
 int main(void) {
     const lens_cpu *cpu = lens_cpu_features();
     lens_threadpool *pool2 = NULL;
     if (lens_threadpool_create(2, &pool2) != LENS_OK) return 1;
     test_acts();
     test_gelu_vs_double();
+    test_pack_t8();
     size_t nv;
     const lens_f32_gemm_variant *vs = lens_f32_gemm_variants(&nv);
     int cases = 0;
