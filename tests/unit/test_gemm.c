@@ -225,6 +225,39 @@ static void test_pack_t8(void) {
     }
 }
 
+/* Every transpose variant against the reference, bitwise (with NaN
+ * payloads and int32 patterns among the values): every size 0..19 in both
+ * directions around the 8 x 8 block, row strides past the width, guard
+ * floats around the destination that must stay untouched. */
+static void test_transpose(void) {
+    size_t nv;
+    const lens_f32_transpose_variant *vs = lens_f32_transpose_variants(&nv);
+    const lens_cpu *cpu = lens_cpu_features();
+    for (size_t v = 0; v < nv; v++) {
+        if (!vs[v].supported(cpu)) continue;
+        for (size_t na = 0; na <= 19; na++)
+            for (size_t nb = 0; nb <= 19; nb++) {
+                size_t ss = na + (nb & 3), ds = nb + (na & 1) * 5;
+                size_t slen = nb ? (nb - 1) * ss + na : 0, dlen = na ? (na - 1) * ds + nb : 0;
+                uint32_t *src = malloc(sizeof(uint32_t) * (slen + 1));
+                uint32_t *got = malloc(sizeof(uint32_t) * (dlen + 8)), *want = malloc(sizeof(uint32_t) * (dlen + 8));
+                for (size_t i = 0; i < slen; i++) {
+                    g_seed = g_seed * 1664525u + 1013904223u;
+                    src[i] = i % 5 == 0 ? 0x7fa00000u + (g_seed >> 12) : g_seed; /* NaNs with payloads */
+                }
+                for (size_t i = 0; i < dlen + 8; i++) got[i] = want[i] = 0xdeadbeefu;
+                vs[v].fn((float *)(got + 4), ds, (const float *)src, ss, na, nb);
+                lens_f32_transpose__ref((float *)(want + 4), ds, (const float *)src, ss, na, nb);
+                if (memcmp(got, want, sizeof(uint32_t) * (dlen + 8))) {
+                    fprintf(stderr, "%s na=%zu nb=%zu differs from the reference\n", vs[v].name, na, nb);
+                    g_fail++;
+                }
+                free(src), free(got), free(want);
+            }
+        printf("%s: checked\n", vs[v].name);
+    }
+}
+
 int main(void) {
     const lens_cpu *cpu = lens_cpu_features();
     lens_threadpool *pool2 = NULL;
@@ -232,6 +265,7 @@ int main(void) {
     test_acts();
     test_gelu_vs_double();
     test_pack_t8();
+    test_transpose();
     size_t nv;
     const lens_f32_gemm_variant *vs = lens_f32_gemm_variants(&nv);
     int cases = 0;
