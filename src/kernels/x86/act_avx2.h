@@ -48,8 +48,11 @@ static inline __m256 lens_erf_avx2(__m256 x) {
     return _mm256_div_ps(p, q);
 }
 
-/* GELU, erf form (Gelu-20): x/2 * (1 + erf(x / sqrt 2)). */
-static inline __m256 lens_gelu_avx2(__m256 v) {
+/* GELU, erf form (Gelu-20): x/2 * (1 + erf(x / sqrt 2)). Kept out of
+ * line: the activation switch below is inlined into every micro-kernel's
+ * epilogue, and the erf polynomial there would grow the code of the GEMM
+ * and depthwise kernels for all activations, not only GELU. */
+static __attribute__((noinline, unused)) __m256 lens_gelu_avx2(__m256 v) {
     __m256 e = lens_erf_avx2(_mm256_mul_ps(v, _mm256_set1_ps(0.70710678118654752f)));
     __m256 h = _mm256_mul_ps(v, _mm256_set1_ps(0.5f));
     return _mm256_fmadd_ps(h, e, h);

@@ -48,8 +48,11 @@ static inline __m512 lens_erf_avx512(__m512 x) {
     return _mm512_div_ps(p, q);
 }
 
-/* GELU, erf form (Gelu-20): x/2 * (1 + erf(x / sqrt 2)). */
-static inline __m512 lens_gelu_avx512(__m512 v) {
+/* GELU, erf form (Gelu-20): x/2 * (1 + erf(x / sqrt 2)). Kept out of
+ * line: the activation switch below is inlined into every micro-kernel's
+ * epilogue, and the erf polynomial there would grow the code of the GEMM
+ * and depthwise kernels for all activations, not only GELU. */
+static __attribute__((noinline, unused)) __m512 lens_gelu_avx512(__m512 v) {
     __m512 e = lens_erf_avx512(_mm512_mul_ps(v, _mm512_set1_ps(0.70710678118654752f)));
     __m512 h = _mm512_mul_ps(v, _mm512_set1_ps(0.5f));
     return _mm512_fmadd_ps(h, e, h);
