@@ -9,7 +9,14 @@
  *   5. Activation fusion into Conv / Gemm epilogues (Relu, Clip, Sigmoid,
  *      HardSigmoid, LeakyRelu, Tanh, HardSwish, and the x*sigmoid(x) and
  *      x*hardsigmoid(x) patterns that exporters emit for SiLU/HardSwish).
- *   6. Dead node removal.
+ *   6. MatMul epilogues (MatMul with a constant 2-D float B): a following
+ *      Add of a constant per-column bias becomes input 2, a Mul by a
+ *      constant per-column scale (directly, or after a Transpose that moves
+ *      the column axis, as ConvNeXt's layer scale) becomes input 3 and is
+ *      folded into the packed weights at load (ops/gemm.c).
+ *   7. The exact-erf GELU pattern x * (erf(x / sqrt 2) + 1) * 0.5 after a
+ *      Conv / Gemm / MatMul becomes the fused LENS_ACT_GELU (with 5).
+ *   8. Dead node removal.
  * Values that subgraphs read by name (implicit inputs) and graph outputs
  * are never renamed away. */
 #include <math.h>
@@ -262,15 +269,184 @@ static lens_status fuse_residual(lens_graph *g) {
     return LENS_OK;
 }
 
-static bool fusable_target(const lens_node *n) {
+/* A float32 scalar constant (one element, rank <= 1, so broadcasting it
+ * never changes the other operand's shape); its value in *v. */
+static bool scalar_const(const lens_graph *g, const lens_node *n, int32_t k, float *v) {
+    const lens_tensor *t = lens_node_const_input(g, n, k);
+    if (!t || t->dtype != LENS_DTYPE_FLOAT || t->ndim > 1 || lens_tensor_numel(t) != 1) return false;
+    *v = ((const float *)t->data)[0];
+    return true;
+}
+
+/* A MatMul the GEMM epilogue can take: B a constant 2-D float matrix with
+ * K, N >= 1 (packed at load), no activation fused yet and at most
+ * `max_inputs` inputs (2: nothing fused, 3: a bias, 4: bias and scale). *N
+ * is B's column count. */
+static bool matmul_target(const lens_graph *g, const lens_node *n, int32_t max_inputs, int64_t *N) {
+    if (!is_op(n, "MatMul") || n->n_inputs < 2 || n->n_inputs > max_inputs || n->n_outputs != 1) return false;
+    if (n->inputs[0] < 0 || n->outputs[0] < 0 || n->fused_act) return false;
+    const lens_tensor *b = lens_node_const_input(g, n, 1);
+    if (!b || b->dtype != LENS_DTYPE_FLOAT || b->ndim != 2 || b->dims[0] < 1 || b->dims[1] < 1) return false;
+    *N = b->dims[1];
+    return true;
+}
+
+/* The rank of MatMul n's output when its A input's rank is known, else -1
+ * (with a 2-D B: rank(A), or 1 for a 1-D A). */
+static int32_t matmul_out_rank(const lens_graph *g, const lens_node *n) {
+    int32_t r = g->values[n->inputs[0]].ndim;
+    return r < 1 ? -1 : r;
+}
+
+/* c is a float constant of N elements that broadcasts along axis `axis` of a
+ * rank-`rank` tensor whose size there is N (every other dim of c is 1), and
+ * does not raise the rank: rank(c) <= rank (rank < 0: unknown, then only
+ * rank(c) <= 1 passes). */
+static bool column_const(const lens_tensor *c, int64_t N, int32_t rank, int32_t axis) {
+    if (!c || c->dtype != LENS_DTYPE_FLOAT || lens_tensor_numel(c) != N) return false;
+    if (c->ndim > (rank < 0 ? 1 : rank)) return false;
+    if (rank < 0) rank = 1, axis = 0;
+    for (int32_t i = 0; i < c->ndim; i++) {
+        int32_t j = rank - c->ndim + i; /* aligned to the right */
+        if (c->dims[i] != (j == axis ? N : 1)) return false;
+    }
+    return true;
+}
+
+/* 6: bias and column scale into MatMul. */
+static lens_status fuse_matmul_epilogues(lens_graph *g) {
+    for (int32_t i = 0; i < g->n_nodes; i++) {
+        lens_node *mm = &g->nodes[i];
+        int64_t N;
+        if (!matmul_target(g, mm, 2, &N)) continue;
+        int32_t rank = matmul_out_rank(g, mm);
+        int32_t y = mm->outputs[0], user = -1;
+        if (count_uses(g, y, &user) != 1) continue;
+        lens_node *add = &g->nodes[user];
+        if (!is_op(add, "Add") || add->n_inputs != 2 || add->n_outputs != 1 || add->outputs[0] < 0) continue;
+        int side = add->inputs[0] == y ? 1 : 0;
+        if (add->inputs[1 - side] != y || add->inputs[side] < 0) continue;
+        const lens_tensor *bias = lens_node_const_input(g, add, side);
+        if (!column_const(bias, N, rank, rank - 1)) continue;
+        int32_t bv = add->inputs[side];
+        LENS_TRY(widen_inputs(g, mm, 3));
+        mm->inputs[2] = bv;
+        mm->outputs[0] = add->outputs[0];
+        add->dead = true;
+    }
+    lens_graph_relink(g);
+    for (int32_t i = 0; i < g->n_nodes; i++) {
+        lens_node *mm = &g->nodes[i];
+        int64_t N;
+        if (!matmul_target(g, mm, 3, &N)) continue;
+        int32_t rank = matmul_out_rank(g, mm);
+        int32_t y = mm->outputs[0], user = -1;
+        if (count_uses(g, y, &user) != 1) continue;
+        lens_node *u = &g->nodes[user];
+        lens_node *tr = NULL;
+        int32_t axis = rank - 1;
+        if (is_op(u, "Transpose") && u->n_inputs == 1 && u->n_outputs == 1 && u->outputs[0] >= 0) {
+            /* Transpose(y, perm) then Mul: the column axis (rank-1) lands on
+             * the output axis j with perm[j] == rank-1. */
+            int64_t np = 0;
+            const int64_t *perm = lens_node_attr_ints(u, "perm", &np);
+            if (!perm || np < 1 || np > LENS_MAX_DIMS || (rank >= 0 && np != rank)) continue;
+            rank = (int32_t)np;
+            axis = -1;
+            for (int32_t j = 0; j < rank; j++)
+                if (perm[j] == rank - 1) axis = j;
+            if (axis < 0) continue;
+            int32_t tv = u->outputs[0], u2 = -1;
+            if (count_uses(g, tv, &u2) != 1) continue;
+            tr = u;
+            u = &g->nodes[u2];
+            y = tv;
+        }
+        if (!is_op(u, "Mul") || u->n_inputs != 2 || u->n_outputs != 1 || u->outputs[0] < 0) continue;
+        int side = u->inputs[0] == y ? 1 : 0;
+        if (u->inputs[1 - side] != y || u->inputs[side] < 0) continue;
+        const lens_tensor *sc = lens_node_const_input(g, u, side);
+        if (!column_const(sc, N, rank, axis)) continue;
+        int32_t sv = u->inputs[side];
+        LENS_TRY(widen_inputs(g, mm, 4));
+        mm->inputs[3] = sv;
+        if (tr) tr->outputs[0] = u->outputs[0];
+        else mm->outputs[0] = u->outputs[0];
+        u->dead = true;
+    }
+    return LENS_OK;
+}
+
+static bool fusable_target(const lens_graph *g, const lens_node *n) {
+    int64_t N;
+    if (is_op(n, "MatMul")) return matmul_target(g, n, 4, &N);
     return is_op(n, "Conv") || (is_op(n, "Gemm"));
+}
+
+/* The only live node reading value v, or NULL (also when v is pinned). */
+static lens_node *sole_user(lens_graph *g, int32_t v) {
+    int32_t u = -1;
+    return v >= 0 && count_uses(g, v, &u) == 1 ? &g->nodes[u] : NULL;
+}
+
+/* The operand of binary node n that is not v (v must be one of them);
+ * -2 if n reads v twice or not at all. */
+static int32_t other_operand(const lens_node *n, int32_t v) {
+    if (n->n_inputs != 2 || n->n_outputs != 1 || n->outputs[0] < 0) return -2;
+    if (n->inputs[0] == v && n->inputs[1] != v) return 1;
+    if (n->inputs[1] == v && n->inputs[0] != v) return 0;
+    return -2;
+}
+
+/* 7: y used exactly twice, by the exact-erf GELU as PyTorch and
+ * TensorFlow export it:
+ *   d = y / sqrt2 (or y * (1/sqrt2)), e = Erf(d), a = e + 1,
+ *   then (y * a) * 0.5  or  (y * 0.5) * a   (any operand order).
+ * Every intermediate must be read only by the next step. On a match the
+ * five (or so) nodes are marked dead and the value the pattern produces is
+ * returned; otherwise -1 and nothing changed. */
+static int32_t match_gelu(lens_graph *g, int32_t y) {
+    const float sqrt2 = 1.41421356237309505f;
+    lens_node *d = NULL, *m1 = NULL;
+    for (int32_t j = 0; j < g->n_nodes; j++) {
+        lens_node *n = &g->nodes[j];
+        if (n->dead) continue;
+        int k = other_operand(n, y);
+        if (k < 0) continue;
+        float c;
+        if (is_op(n, "Div") && k == 1 && scalar_const(g, n, 1, &c) && fabsf(c - sqrt2) <= 1e-6f) d = n;
+        else if (is_op(n, "Mul") && scalar_const(g, n, k, &c) && fabsf(c - 1.0f / sqrt2) <= 1e-6f) d = n;
+        else if (is_op(n, "Mul")) m1 = n;
+    }
+    if (!d || !m1) return -1;
+    lens_node *e = sole_user(g, d->outputs[0]);
+    if (!e || !is_op(e, "Erf") || e->n_inputs != 1 || e->n_outputs != 1 || e->outputs[0] < 0) return -1;
+    lens_node *a = sole_user(g, e->outputs[0]);
+    int k;
+    float c;
+    if (!a || !is_op(a, "Add") || (k = other_operand(a, e->outputs[0])) < 0 || !scalar_const(g, a, k, &c) ||
+        c != 1.0f)
+        return -1;
+    /* m1 = y * s where s is either a (then m2 = m1 * 0.5) or 0.5 (then m2 = m1 * a) */
+    int32_t s = m1->inputs[other_operand(m1, y)];
+    lens_node *m2 = sole_user(g, m1->outputs[0]);
+    if (!m2 || !is_op(m2, "Mul") || (k = other_operand(m2, m1->outputs[0])) < 0) return -1;
+    if (s == a->outputs[0]) {
+        if (!scalar_const(g, m2, k, &c) || c != 0.5f) return -1;
+    } else {
+        if (!scalar_const(g, m1, other_operand(m1, y), &c) || c != 0.5f) return -1;
+        if (m2->inputs[k] != a->outputs[0]) return -1;
+    }
+    if (sole_user(g, a->outputs[0]) == NULL) return -1;
+    d->dead = e->dead = a->dead = m1->dead = m2->dead = true;
+    return m2->outputs[0];
 }
 
 /* 5 */
 static lens_status fuse_activations(lens_graph *g) {
     for (int32_t i = 0; i < g->n_nodes; i++) {
         lens_node *n = &g->nodes[i];
-        if (!fusable_target(n) || n->fused_act || n->outputs[0] < 0) continue;
+        if (!fusable_target(g, n) || n->fused_act || n->outputs[0] < 0) continue;
         if (n->n_outputs != 1) continue;
         int32_t y = n->outputs[0];
         int32_t user = -1;
@@ -316,6 +492,13 @@ static lens_status fuse_activations(lens_graph *g) {
             n->outputs[0] = a->outputs[0];
             a->dead = true;
         } else if (uses == 2) {
+            int32_t gelu = match_gelu(g, y);
+            if (gelu >= 0) {
+                n = &g->nodes[i];
+                n->fused_act = LENS_ACT_GELU;
+                n->outputs[0] = gelu;
+                continue;
+            }
             /* x * sigmoid(x)  and  x * hardsigmoid(x; 1/6, 1/2) */
             int32_t gate = -1, mul = -1;
             for (int32_t j = i + 1; j < g->n_nodes; j++) {
@@ -349,7 +532,7 @@ static lens_status fuse_activations(lens_graph *g) {
     return LENS_OK;
 }
 
-/* 6 */
+/* 8 */
 static void remove_dead(lens_graph *g) {
     bool changed = true;
     while (changed) {
@@ -379,6 +562,8 @@ lens_status lens_graph_optimize(lens_graph *g) {
     LENS_TRY(fold_batchnorm(g));
     lens_graph_relink(g);
     LENS_TRY(fuse_residual(g));
+    lens_graph_relink(g);
+    LENS_TRY(fuse_matmul_epilogues(g));
     lens_graph_relink(g);
     LENS_TRY(fuse_activations(g));
     remove_dead(g);

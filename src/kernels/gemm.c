@@ -3,6 +3,8 @@
 
 #include <pthread.h>
 
+#include "kernels/pack.h"
+
 static const lens_f32_gemm_variant g_variants[] = {
     {"f32_gemm_4x16__ref", 4, 16, lens_f32_gemm_4x16__ref, lens_cpu_any, lens_f32_gemm_ib_4x16__ref,
      lens_f32_gemm_1x16__ref, lens_f32_gemm_4x1__ref},
@@ -59,6 +61,10 @@ void lens_f32_pack_panels(const lens_f32_matrix *m, size_t rows, size_t k0, size
                     for (size_t t = 0; t < n; t++) d[t] = src[t] * s;
                 for (size_t t = n; t < tile; t++) d[t] = 0.0f;
             }
+        } else if (m->cs == 1 && tile == 8) {
+            /* Row-major rows into an 8-row panel (a MatMul's A): a transpose
+             * of 8 x 8 blocks (kernels/pack.h). */
+            lens_f32_pack_t8_best()(m->data + r0 * m->rs + k0, m->rs, n, kc, s, dst);
         } else {
             /* Read each source row sequentially, scatter into the panel. */
             for (size_t t = 0; t < n; t++) {

@@ -4,17 +4,46 @@
  * MatMul: numpy matmul semantics (1-D operands promoted then squeezed,
  * leading dims broadcast). float32 runs on the packed GEMM kernels, with a
  * constant B packed once at load; double/int32/int64/uint* use a simple
- * loop. */
+ * loop.
+ *
+ * Fused MatMul (set up by graph/optimize.c, only with a constant 2-D float
+ * B of shape K x N): optional input 2 is a per-column bias and optional
+ * input 3 a per-column scale, both N floats (any shape of N elements), and
+ * the node may carry a fused activation:
+ *     Y = act((A·B + bias) * scale)
+ * The scale is folded into the packed B at load (one packed copy, as
+ * before) and the bias, pre-scaled, goes through the micro-kernels'
+ * epilogue as a residual row with row stride 0; paths that do not use the
+ * packed B apply the same formula after the product. */
 #include "kernels/gemm.h"
 #include "ops/op.h"
 
 typedef struct gemm_state {
     const lens_f32_gemm_variant *v;
-    float *packed_b; /* B as the GEMM's packed B operand (N x K view) */
+    float *packed_b; /* B as the GEMM's packed B operand (N x K view), owned */
+    float *bias;     /* fused MatMul: N floats of bias * scale, owned; or NULL */
     int64_t K, N;
 } gemm_state;
 
-static lens_status pack_b_state(lens_node *node, const lens_tensor *b, bool trans) {
+/* Multiply column j of a packed B (lens_f32_pack_full layout, N x K view
+ * with `nr`-column panels) by scale[j]. */
+static void scale_packed_columns(float *p, size_t N, size_t K, size_t nr, const float *scale) {
+    size_t npad = lens_round_up(N, nr);
+    for (size_t k0 = 0; k0 < K; k0 += LENS_GEMM_KC) {
+        size_t kc = LENS_MIN((size_t)LENS_GEMM_KC, K - k0);
+        float *blk = p + k0 * npad;
+        for (size_t j0 = 0; j0 < N; j0 += nr) {
+            float *panel = blk + j0 * kc;
+            size_t w = LENS_MIN(nr, N - j0);
+            for (size_t k = 0; k < kc; k++)
+                for (size_t t = 0; t < w; t++) panel[k * nr + t] *= scale[j0 + t];
+        }
+    }
+}
+
+/* scale: N floats multiplied into B's columns, or NULL (borrowed for the
+ * call). */
+static lens_status pack_b_state(lens_node *node, const lens_tensor *b, bool trans, const float *scale) {
     int64_t K = trans ? b->dims[1] : b->dims[0], N = trans ? b->dims[0] : b->dims[1];
     if (K < 1 || N < 1) return LENS_OK;
     gemm_state *s = lens_malloc(sizeof *s);
@@ -29,6 +58,8 @@ static lens_status pack_b_state(lens_node *node, const lens_tensor *b, bool tran
     }
     lens_f32_matrix m = {b->data, trans ? (size_t)K : 1, trans ? 1 : (size_t)N, 1.0f};
     lens_f32_pack_full(&m, (size_t)N, (size_t)K, s->v->nr, s->packed_b);
+    s->bias = NULL;
+    if (scale) scale_packed_columns(s->packed_b, (size_t)N, (size_t)K, s->v->nr, scale);
     node->state = s;
     return LENS_OK;
 }
@@ -37,6 +68,7 @@ static void gemm_fini(lens_node *node) {
     gemm_state *s = node->state;
     if (!s) return;
     lens_aligned_free(s->packed_b);
+    lens_free(s->bias);
     lens_free(s);
     node->state = NULL;
 }
@@ -61,7 +93,7 @@ static lens_status run_f32_gemm(lens_exec *ex, lens_f32_gemm_args *g, const gemm
 static lens_status gemm_init(lens_graph *g, lens_node *node) {
     const lens_tensor *b = lens_node_const_input(g, node, 1);
     if (!b || b->dtype != LENS_DTYPE_FLOAT || b->ndim != 2) return LENS_OK;
-    return pack_b_state(node, b, lens_node_attr_int(node, "transB", 0) != 0);
+    return pack_b_state(node, b, lens_node_attr_int(node, "transB", 0) != 0, NULL);
 }
 
 static lens_status gemm_run(const lens_node *node, lens_exec *ex) {
@@ -123,10 +155,49 @@ static lens_status gemm_run(const lens_node *node, lens_exec *ex) {
 
 /* ---- MatMul ------------------------------------------------------------- */
 
+/* The fused MatMul's per-column operand k (2: bias, 3: scale) as N floats,
+ * or NULL when absent or not N floats. */
+static const float *column_operand(const lens_tensor *t, int64_t N) {
+    if (!t || t->dtype != LENS_DTYPE_FLOAT || lens_tensor_numel(t) != N) return NULL;
+    return t->data;
+}
+
 static lens_status matmul_init(lens_graph *g, lens_node *node) {
     const lens_tensor *b = lens_node_const_input(g, node, 1);
     if (!b || b->dtype != LENS_DTYPE_FLOAT || b->ndim != 2) return LENS_OK;
-    return pack_b_state(node, b, false);
+    int64_t N = b->dims[1];
+    const float *bias = NULL, *scale = NULL;
+    if (node->n_inputs > 2 && node->inputs[2] >= 0) {
+        bias = column_operand(lens_node_const_input(g, node, 2), N);
+        if (!bias) return LENS_OK; /* not foldable: run() applies it */
+    }
+    if (node->n_inputs > 3 && node->inputs[3] >= 0) {
+        scale = column_operand(lens_node_const_input(g, node, 3), N);
+        if (!scale) return LENS_OK;
+    }
+    LENS_TRY(pack_b_state(node, b, false, scale));
+    gemm_state *s = node->state;
+    if (!s || !bias) return LENS_OK;
+    if (!(s->bias = lens_malloc(sizeof(float) * (size_t)N))) {
+        gemm_fini(node);
+        return lens_error(LENS_STATUS_OUT_OF_MEMORY, "out of memory for the MatMul bias");
+    }
+    for (int64_t j = 0; j < N; j++) s->bias[j] = scale ? bias[j] * scale[j] : bias[j];
+    return LENS_OK;
+}
+
+/* The fused MatMul epilogue after a plain product: rows of N floats at y,
+ * y = act((y + bias) * scale); bias, scale: N floats or NULL. */
+static void matmul_epilogue_rows(float *y, size_t rows, size_t N, const float *bias, const float *scale,
+                                 const lens_act_params *act) {
+    lens_f32_act_fn f = act->act ? lens_f32_act_best() : NULL;
+    for (size_t r = 0; r < rows; r++, y += N) {
+        if (bias)
+            for (size_t j = 0; j < N; j++) y[j] += bias[j];
+        if (scale)
+            for (size_t j = 0; j < N; j++) y[j] *= scale[j];
+        if (f) f(act, y, N);
+    }
 }
 
 /* Simple path for the other numeric types: integer products wrap (done in
@@ -206,6 +277,20 @@ static lens_status matmul_run(const lens_node *node, lens_exec *ex) {
     lens_broadcast_strides(bn - 2, bd, bnd, sb);
     size_t es = lens_dtype_size(dt);
     const gemm_state *s = node->state;
+    /* Fused epilogue operands (see the top of the file). */
+    const float *ep_bias = NULL, *ep_scale = NULL;
+    for (int32_t k = 2; k < 4 && k < node->n_inputs; k++) {
+        const lens_tensor *t = lens_exec_input(ex, k);
+        if (!t) continue;
+        const float *d = column_operand(t, N);
+        if (!d || dt != LENS_DTYPE_FLOAT)
+            return lens_error(LENS_STATUS_SHAPE_MISMATCH, "fused MatMul: input %d must be %lld floats", (int)k,
+                              (long long)N);
+        if (k == 2) ep_bias = d;
+        else ep_scale = d;
+    }
+    lens_act_params act = {node->fused_act, node->fused_alpha, node->fused_beta};
+    bool epilogue = ep_bias || ep_scale || act.act;
     bool b_shared = true; /* B the same matrix for every batch */
     for (int32_t i = 0; i < bnd; i++)
         if (sb[i]) b_shared = false;
@@ -220,7 +305,18 @@ static lens_status matmul_run(const lens_node *node, lens_exec *ex) {
         g.M = (size_t)(nb * M), g.N = (size_t)N, g.K = (size_t)K;
         g.a.m = &am, g.b.m = &bm;
         g.c = y->data, g.ldc = (size_t)N;
-        return run_f32_gemm(ex, &g, s);
+        if (!epilogue) return run_f32_gemm(ex, &g, s);
+        if (s && g.K == (size_t)s->K && g.N == (size_t)s->N && s->v == lens_f32_gemm_best() &&
+            (s->bias != NULL) == (ep_bias != NULL)) {
+            /* B packed with the scale folded in; the scaled bias is a
+             * residual row broadcast down the rows (ldr 0). */
+            g.residual = s->bias, g.ldr = 0;
+            g.act = act;
+            return run_f32_gemm(ex, &g, s);
+        }
+        LENS_TRY(run_f32_gemm(ex, &g, NULL));
+        matmul_epilogue_rows(y->data, g.M, g.N, ep_bias, ep_scale, &act);
+        return LENS_OK;
     }
     for (int64_t t = 0; t < nb; t++) {
         int64_t rem = t, oa = 0, ob = 0;
@@ -242,6 +338,7 @@ static lens_status matmul_run(const lens_node *node, lens_exec *ex) {
             g.a.m = &am, g.b.m = &bm;
             g.c = (float *)py, g.ldc = (size_t)N;
             LENS_TRY(run_f32_gemm(ex, &g, NULL));
+            if (epilogue) matmul_epilogue_rows((float *)py, g.M, g.N, ep_bias, ep_scale, &act);
         } else {
             matmul_generic(dt, pa, pb, py, M, K, N);
         }

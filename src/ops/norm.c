@@ -6,6 +6,7 @@
  * statistics accumulate in double). Per-plane work runs in parallel. */
 #include <math.h>
 
+#include "kernels/norm.h"
 #include "ops/op.h"
 
 static bool is_float_type(lens_dtype t) {
@@ -226,18 +227,12 @@ typedef struct layer_ctx {
 
 static void layer_task(void *vctx, int64_t beg, int64_t end, int32_t thread) {
     const layer_ctx *c = vctx;
+    lens_f32_layernorm_row_fn row = lens_f32_layernorm_row_best();
     for (int64_t r = beg; r < end; r++) {
-        const float *x = c->x + r * c->d;
-        float *y = c->y + r * c->d;
-        double m, v;
-        mean_var(x, c->d, &m, &v);
-        float inv = (float)(1.0 / sqrt(v + c->eps)), mf = (float)m;
-        if (c->mean) c->mean[r] = mf;
+        float m, inv;
+        row(c->x + r * c->d, c->y + r * c->d, (size_t)c->d, c->scale, c->bias, c->eps, &m, &inv);
+        if (c->mean) c->mean[r] = m;
         if (c->inv) c->inv[r] = inv;
-        for (int64_t i = 0; i < c->d; i++) {
-            float t = (x[i] - mf) * inv * c->scale[i];
-            y[i] = c->bias ? t + c->bias[i] : t;
-        }
     }
 }
 

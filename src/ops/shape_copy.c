@@ -14,6 +14,8 @@
  *   strided anything else: an element loop. */
 #include "ops/shape_internal.h"
 
+#include "kernels/pack.h"
+
 #include <stdio.h>
 
 /* Work below this many elements is not worth waking the pool for. */
@@ -97,6 +99,12 @@ static void copy_rows_task(void *ctx, int64_t begin, int64_t end, int32_t thread
 static void copy_tile(const copy_plan *p, char *d, const char *s, int64_t nj, int64_t ni) {
     int32_t r = p->ndim - 1, j = p->tj;
     int64_t dsj = p->ds[j], dsi = p->ds[r], ssi = p->ss[r];
+    if (p->esize == 4 && dsi == 1 && dsj > 0 && ssi > 0) {
+        /* 32-bit elements (float and int32 alike: a pure copy) through the
+         * SIMD transpose kernel */
+        lens_f32_transpose_best()((float *)d, (size_t)dsj, (const float *)s, (size_t)ssi, (size_t)nj, (size_t)ni);
+        return;
+    }
     switch (p->esize) {
 #define X(size, type)                                                                      \
     case size: {                                                                           \

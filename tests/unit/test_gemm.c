@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "kernels/act.h"
+#include "kernels/pack.h"
 #include "kernels/gemm.h"
 #include "ops/op.h"
 #include "runtime/threadpool.h"
@@ -24,6 +25,10 @@ static const lens_act_params g_acts[] = {
     {LENS_ACT_HARDSWISH, 0, 0},   {LENS_ACT_SILU, 0, 0},      {LENS_ACT_LEAKYRELU, 0.1f, 0},
     {LENS_ACT_TANH, 0, 0},        {LENS_ACT_GELU, 0, 0},
 };
+
+/* Residual rows at stride 0: one row broadcast down C (a fused MatMul's
+ * per-column bias, ops/gemm.c). */
+static bool g_res_ldr0;
 
 /* One case: C (MxN) = act(A·B + bias + residual) [+ C0 if accumulate]. */
 static void check(const lens_f32_gemm_variant *v, lens_threadpool *pool, size_t M, size_t N,
@@ -83,7 +88,7 @@ static void check(const lens_f32_gemm_variant *v, lens_threadpool *pool, size_t 
     g.accumulate = accumulate;
     g.bias = use_bias ? bias : NULL;
     g.residual = use_res ? R : NULL;
-    g.ldr = N;
+    g.ldr = g_res_ldr0 ? 0 : N;
     g.act = *act;
     size_t sf = lens_f32_gemm_scratch_floats(v, &g, lens_threadpool_size(pool));
     float *scratch = lens_aligned_alloc(sizeof(float) * (sf + 16));
@@ -98,7 +103,7 @@ static void check(const lens_f32_gemm_variant *v, lens_threadpool *pool, size_t 
             }
             if (accumulate) s += C0[i * N + j];
             if (use_bias) s += bias[i];
-            if (use_res) s += R[i * N + j];
+            if (use_res) s += R[(g_res_ldr0 ? 0 : i) * N + j];
             float e = (float)s;
             lens_f32_act__ref(act, &e, 1);
             float got = C[i * N + j];
@@ -144,11 +149,123 @@ static void test_acts(void) {
     }
 }
 
+/* Every act variant's GELU against GELU in double precision with the C
+ * library's erf: within a few float ulp of the result, plus x/2 times the
+ * absolute error of erf (the SIMD variants use the elementwise Erf's
+ * rational approximation, within 4e-7 of erf, about 7 float ulp of 1; it
+ * matters only where 1 + erf cancels, for x below about -3). */
+static void test_gelu_vs_double(void) {
+    size_t nv;
+    const lens_f32_act_variant *vs = lens_f32_act_variants(&nv);
+    const lens_cpu *cpu = lens_cpu_features();
+    enum { N = 4001 };
+    static float x[N], y[N];
+    const lens_act_params gelu = {LENS_ACT_GELU, 0, 0};
+    for (size_t v = 0; v < nv; v++) {
+        if (!vs[v].supported(cpu)) continue;
+        for (size_t i = 0; i < N; i++) x[i] = y[i] = ((float)i - 2000.0f) * 0.005f; /* [-10, 10] */
+        y[0] = x[0] = -INFINITY, y[1] = x[1] = INFINITY, y[2] = x[2] = NAN;
+        vs[v].fn(&gelu, y, N);
+        double worst = 0;
+        for (size_t i = 0; i < N; i++) {
+            double xd = x[i], want = 0.5 * xd * (1.0 + erf(xd / sqrt(2.0)));
+            if (i == 2) {
+                if (!isnan(y[i])) fprintf(stderr, "%s gelu(NaN) = %g\n", vs[v].name, y[i]), g_fail++;
+                continue;
+            }
+            if (i < 2) {
+                bool ok = i == 1 ? y[i] == INFINITY : (isnan(y[i]) || y[i] == 0.0f);
+                if (!ok) fprintf(stderr, "%s gelu(%g) = %g\n", vs[v].name, x[i], y[i]), g_fail++;
+                continue;
+            }
+            double err = fabs(y[i] - want), tol = 4e-7 * fabs(want) + 2e-7 * fabs(xd) + 1e-30;
+            if (err / tol > worst) worst = err / tol;
+            if (!(err <= tol)) {
+                fprintf(stderr, "%s gelu(%.9g) = %.9g want %.9g\n", vs[v].name, x[i], y[i], want);
+                g_fail++;
+                break;
+            }
+        }
+        printf("%s: gelu within %.2f of its tolerance\n", vs[v].name, worst);
+    }
+}
+
+/* Every pack_t8 variant against the reference, bitwise: every row count
+ * 0..8, every column count around the 8-wide transpose block and past the
+ * K block, scale 1 and not; source rows end exactly where the last one
+ * does (so a read past row n or column kc would leave the buffer under
+ * ASan), destination guard floats after 8 * kc. */
+static void test_pack_t8(void) {
+    size_t nv;
+    const lens_f32_pack_t8_variant *vs = lens_f32_pack_t8_variants(&nv);
+    const lens_cpu *cpu = lens_cpu_features();
+    size_t kcs[] = {0, 1, 2, 7, 8, 9, 15, 16, 17, 31, LENS_GEMM_KC + 5};
+    for (size_t v = 0; v < nv; v++) {
+        if (!vs[v].supported(cpu)) continue;
+        for (size_t n = 0; n <= 8; n++)
+            for (size_t ki = 0; ki < LENS_ARRAY_LEN(kcs); ki++)
+                for (int sc = 0; sc < 2; sc++) {
+                    size_t kc = kcs[ki], rs = kc + 3;
+                    size_t len = n ? (n - 1) * rs + kc : 0;
+                    float *src = malloc(sizeof(float) * (len ? len : 1));
+                    float *got = malloc(sizeof(float) * (8 * kc + 4)), *want = malloc(sizeof(float) * (8 * kc + 4));
+                    for (size_t i = 0; i < len; i++) src[i] = frand();
+                    for (size_t i = 0; i < 8 * kc + 4; i++) got[i] = want[i] = 42.0f;
+                    float scale = sc ? -0.75f : 1.0f;
+                    vs[v].fn(src, rs, n, kc, scale, got);
+                    lens_f32_pack_t8__ref(src, rs, n, kc, scale, want);
+                    if (memcmp(got, want, sizeof(float) * (8 * kc + 4))) {
+                        fprintf(stderr, "%s n=%zu kc=%zu scale=%g differs from the reference\n", vs[v].name, n,
+                                kc, scale);
+                        g_fail++;
+                    }
+                    free(src), free(got), free(want);
+                }
+        printf("%s: checked\n", vs[v].name);
+    }
+}
+
+/* Every transpose variant against the reference, bitwise (with NaN
+ * payloads and int32 patterns among the values): every size 0..19 in both
+ * directions around the 8 x 8 block, row strides past the width, guard
+ * floats around the destination that must stay untouched. */
+static void test_transpose(void) {
+    size_t nv;
+    const lens_f32_transpose_variant *vs = lens_f32_transpose_variants(&nv);
+    const lens_cpu *cpu = lens_cpu_features();
+    for (size_t v = 0; v < nv; v++) {
+        if (!vs[v].supported(cpu)) continue;
+        for (size_t na = 0; na <= 19; na++)
+            for (size_t nb = 0; nb <= 19; nb++) {
+                size_t ss = na + (nb & 3), ds = nb + (na & 1) * 5;
+                size_t slen = nb ? (nb - 1) * ss + na : 0, dlen = na ? (na - 1) * ds + nb : 0;
+                uint32_t *src = malloc(sizeof(uint32_t) * (slen + 1));
+                uint32_t *got = malloc(sizeof(uint32_t) * (dlen + 8)), *want = malloc(sizeof(uint32_t) * (dlen + 8));
+                for (size_t i = 0; i < slen; i++) {
+                    g_seed = g_seed * 1664525u + 1013904223u;
+                    src[i] = i % 5 == 0 ? 0x7fa00000u + (g_seed >> 12) : g_seed; /* NaNs with payloads */
+                }
+                for (size_t i = 0; i < dlen + 8; i++) got[i] = want[i] = 0xdeadbeefu;
+                vs[v].fn((float *)(got + 4), ds, (const float *)src, ss, na, nb);
+                lens_f32_transpose__ref((float *)(want + 4), ds, (const float *)src, ss, na, nb);
+                if (memcmp(got, want, sizeof(uint32_t) * (dlen + 8))) {
+                    fprintf(stderr, "%s na=%zu nb=%zu differs from the reference\n", vs[v].name, na, nb);
+                    g_fail++;
+                }
+                free(src), free(got), free(want);
+            }
+        printf("%s: checked\n", vs[v].name);
+    }
+}
+
 int main(void) {
     const lens_cpu *cpu = lens_cpu_features();
     lens_threadpool *pool2 = NULL;
     if (lens_threadpool_create(2, &pool2) != LENS_OK) return 1;
     test_acts();
+    test_gelu_vs_double();
+    test_pack_t8();
+    test_transpose();
     size_t nv;
     const lens_f32_gemm_variant *vs = lens_f32_gemm_variants(&nv);
     int cases = 0;
@@ -205,6 +322,16 @@ int main(void) {
                       &g_acts[m % LENS_ARRAY_LEN(g_acts)], m & 2, m & 4, m & 8);
                 cases++;
             }
+        /* A residual row broadcast down C (ldr 0) with every activation,
+         * across tile edges in M and N. */
+        g_res_ldr0 = true;
+        for (size_t ai = 0; ai < LENS_ARRAY_LEN(g_acts); ai++)
+            for (size_t n = nr - 1; n <= 2 * nr + 1; n += nr + 1) {
+                check(v, ai & 1 ? pool2 : NULL, 2 * mr + 1 + ai % 3, n, 7 + ai, (int)(ai % 3), &g_acts[ai],
+                      false, true, false);
+                cases++;
+            }
+        g_res_ldr0 = false;
         printf("%s: checked\n", v->name);
     }
     lens_threadpool_free(pool2);

@@ -27,8 +27,39 @@ static inline __m256 lens_exp_avx2(__m256 x) {
     return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
 }
 
+/* erf(x): the rational approximation on [-4, 4] that the elementwise Erf
+ * uses (ops/eltwise_f32_impl.h, from Eigen; within a few float ulp of the
+ * true erf), outside which erf is +-1 to float precision. A NaN x gives a
+ * finite value here: GELU below multiplies by x, which brings the NaN back. */
+static inline __m256 lens_erf_avx2(__m256 x) {
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-4.0f)), _mm256_set1_ps(4.0f));
+    __m256 x2 = _mm256_mul_ps(x, x);
+    __m256 p = _mm256_fmadd_ps(_mm256_set1_ps(-2.72614225801306e-10f), x2, _mm256_set1_ps(2.77068142495902e-08f));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-2.10102402082508e-06f));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-5.69250639462346e-05f));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-7.34990630326855e-04f));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-2.95459980854025e-03f));
+    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-1.60960333262415e-02f));
+    p = _mm256_mul_ps(p, x);
+    __m256 q = _mm256_fmadd_ps(_mm256_set1_ps(-1.45660718464996e-05f), x2, _mm256_set1_ps(-2.13374055278905e-04f));
+    q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(-1.68282697438203e-03f));
+    q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(-7.37332916720468e-03f));
+    q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(-1.42647390514189e-02f));
+    return _mm256_div_ps(p, q);
+}
+
+/* GELU, erf form (Gelu-20): x/2 * (1 + erf(x / sqrt 2)). Kept out of
+ * line: the activation switch below is inlined into every micro-kernel's
+ * epilogue, and the erf polynomial there would grow the code of the GEMM
+ * and depthwise kernels for all activations, not only GELU. */
+static __attribute__((noinline, unused)) __m256 lens_gelu_avx2(__m256 v) {
+    __m256 e = lens_erf_avx2(_mm256_mul_ps(v, _mm256_set1_ps(0.70710678118654752f)));
+    __m256 h = _mm256_mul_ps(v, _mm256_set1_ps(0.5f));
+    return _mm256_fmadd_ps(h, e, h);
+}
+
 static inline bool lens_act_vectorised_avx2(int32_t act) {
-    return act != LENS_ACT_TANH && act != LENS_ACT_GELU;
+    return act != LENS_ACT_TANH;
 }
 
 static inline __m256 lens_act_avx2(__m256 v, const lens_act_params *p) {
@@ -58,6 +89,8 @@ static inline __m256 lens_act_avx2(__m256 v, const lens_act_params *p) {
         __m256 neg = _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_LT_OQ);
         return _mm256_blendv_ps(v, _mm256_mul_ps(v, _mm256_set1_ps(p->alpha)), neg);
     }
+    case LENS_ACT_GELU:
+        return lens_gelu_avx2(v);
     default:
         return v;
     }

@@ -27,10 +27,41 @@ static inline __m512 lens_exp_avx512(__m512 x) {
     return _mm512_scalef_ps(p, n);
 }
 
-/* Activations the vector path covers; the rest (TANH, GELU) go through the
+/* erf(x): the rational approximation on [-4, 4] that the elementwise Erf
+ * uses (ops/eltwise_f32_impl.h, from Eigen; within a few float ulp of the
+ * true erf), outside which erf is +-1 to float precision. A NaN x gives a
+ * finite value here: GELU below multiplies by x, which brings the NaN back. */
+static inline __m512 lens_erf_avx512(__m512 x) {
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-4.0f)), _mm512_set1_ps(4.0f));
+    __m512 x2 = _mm512_mul_ps(x, x);
+    __m512 p = _mm512_fmadd_ps(_mm512_set1_ps(-2.72614225801306e-10f), x2, _mm512_set1_ps(2.77068142495902e-08f));
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(-2.10102402082508e-06f));
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(-5.69250639462346e-05f));
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(-7.34990630326855e-04f));
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(-2.95459980854025e-03f));
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(-1.60960333262415e-02f));
+    p = _mm512_mul_ps(p, x);
+    __m512 q = _mm512_fmadd_ps(_mm512_set1_ps(-1.45660718464996e-05f), x2, _mm512_set1_ps(-2.13374055278905e-04f));
+    q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(-1.68282697438203e-03f));
+    q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(-7.37332916720468e-03f));
+    q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(-1.42647390514189e-02f));
+    return _mm512_div_ps(p, q);
+}
+
+/* GELU, erf form (Gelu-20): x/2 * (1 + erf(x / sqrt 2)). Kept out of
+ * line: the activation switch below is inlined into every micro-kernel's
+ * epilogue, and the erf polynomial there would grow the code of the GEMM
+ * and depthwise kernels for all activations, not only GELU. */
+static __attribute__((noinline, unused)) __m512 lens_gelu_avx512(__m512 v) {
+    __m512 e = lens_erf_avx512(_mm512_mul_ps(v, _mm512_set1_ps(0.70710678118654752f)));
+    __m512 h = _mm512_mul_ps(v, _mm512_set1_ps(0.5f));
+    return _mm512_fmadd_ps(h, e, h);
+}
+
+/* Activations the vector path covers; the rest (TANH) go through the
  * reference after the store. */
 static inline bool lens_act_vectorised_avx512(int32_t act) {
-    return act != LENS_ACT_TANH && act != LENS_ACT_GELU;
+    return act != LENS_ACT_TANH;
 }
 
 static inline __m512 lens_act_avx512(__m512 v, const lens_act_params *p) {
@@ -60,6 +91,8 @@ static inline __m512 lens_act_avx512(__m512 v, const lens_act_params *p) {
         __mmask16 neg = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LT_OQ);
         return _mm512_mask_mul_ps(v, neg, v, _mm512_set1_ps(p->alpha));
     }
+    case LENS_ACT_GELU:
+        return lens_gelu_avx512(v);
     default:
         return v;
     }
