@@ -5,6 +5,7 @@
  *
  * Fused epilogue (set by the optimiser): node->fused_act and an optional
  * 4th input (index 3) of the output's shape added before the activation. */
+#include "ops/conv_dilated.h"
 #include "ops/conv_f32.h"
 #include "ops/elementwise.h"
 #include "ops/op.h"
@@ -12,6 +13,7 @@
 typedef struct conv_state {
     const lens_f32_gemm_variant *v;
     float *packed; /* GEMM-path weights packed at load, or NULL */
+    bool dilated;  /* packed tap-major for conv_dilated.c instead */
 } conv_state;
 
 /* Geometry of Conv or ConvTranspose from attributes and shapes. For Conv,
@@ -158,16 +160,28 @@ static lens_status conv_init(lens_graph *g, lens_node *node) {
         if (p.k[i] < 1) return LENS_OK;
     }
     if (lens_conv_is_depthwise(&p) || p.M < 1 || p.C < 1) return LENS_OK;
+    int64_t nd;
+    const int64_t *di = lens_node_attr_ints(node, "dilations", &nd);
+    if (di && nd == p.nsp)
+        for (int32_t i = 0; i < p.nsp; i++) p.dil[i] = di[i];
     conv_state *s = lens_malloc(sizeof *s);
     if (!s) return lens_error(LENS_STATUS_OUT_OF_MEMORY, "out of memory for Conv state");
     s->v = lens_f32_gemm_best();
-    size_t gs, f = lens_conv_packed_floats(&p, s->v, &gs), bytes;
+    /* Large dilations: tap-major packing for the tap-skipping path, in
+     * place of (never beside) the normal packing. */
+    s->dilated = lens_conv_dilated_wanted(&p);
+    size_t gs, bytes;
+    size_t f = s->dilated ? lens_conv_dilated_packed_floats(&p, s->v)
+                          : lens_conv_packed_floats(&p, s->v, &gs);
     if (!f || lens_mul_ovf_size(f, sizeof(float), &bytes) ||
         !(s->packed = lens_aligned_alloc(bytes))) {
         lens_free(s);
         return lens_error(LENS_STATUS_OUT_OF_MEMORY, "out of memory packing Conv weights");
     }
-    lens_conv_pack_weights(&p, s->v, w->data, s->packed);
+    if (s->dilated)
+        lens_conv_dilated_pack(&p, s->v, w->data, s->packed);
+    else
+        lens_conv_pack_weights(&p, s->v, w->data, s->packed);
     node->state = s;
     return LENS_OK;
 }
@@ -223,13 +237,23 @@ static lens_status conv_run(const lens_node *node, lens_exec *ex) {
     const conv_state *s = node->state;
     const lens_f32_gemm_variant *v = s ? s->v : lens_f32_gemm_best();
     lens_threadpool *pool = lens_exec_pool(ex);
-    size_t sf = lens_conv_scratch_floats(&p, v, lens_threadpool_size(pool), s != NULL);
-    if (!sf && !lens_conv_is_depthwise(&p) && p.N && p.M)
-        return lens_error(LENS_STATUS_LIMIT_EXCEEDED, "Conv scratch size overflows");
     float *scratch;
-    LENS_TRY(alloc_scratch(ex, sf, &scratch));
-    lens_conv_f32(&p, v, lens_f32_dwconv_best(), pool, x->data, w->data, s ? s->packed : NULL,
-                  b ? b->data : NULL, res && !late_add ? res->data : NULL, y->data, scratch);
+    if (s && s->dilated) {
+        /* conv_init checked 2-D and group 1 on the weights, and
+         * conv_geometry that they match X. */
+        size_t df = lens_conv_dilated_scratch_floats(&p, v, lens_threadpool_size(pool));
+        if (!df) return lens_error(LENS_STATUS_LIMIT_EXCEEDED, "Conv scratch size overflows");
+        LENS_TRY(alloc_scratch(ex, df, &scratch));
+        lens_conv_dilated_f32(&p, v, pool, x->data, s->packed, b ? b->data : NULL,
+                              res && !late_add ? res->data : NULL, y->data, scratch);
+    } else {
+        size_t sf = lens_conv_scratch_floats(&p, v, lens_threadpool_size(pool), s != NULL);
+        if (!sf && !lens_conv_is_depthwise(&p) && p.N && p.M)
+            return lens_error(LENS_STATUS_LIMIT_EXCEEDED, "Conv scratch size overflows");
+        LENS_TRY(alloc_scratch(ex, sf, &scratch));
+        lens_conv_f32(&p, v, lens_f32_dwconv_best(), pool, x->data, w->data, s ? s->packed : NULL,
+                      b ? b->data : NULL, res && !late_add ? res->data : NULL, y->data, scratch);
+    }
     if (late_add) {
         LENS_TRY(lens_f32_add_broadcast(ex, y, res));
         lens_act_params act = {node->fused_act, node->fused_alpha, node->fused_beta};
