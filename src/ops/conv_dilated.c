@@ -2,6 +2,8 @@
  * see conv_dilated.h for the algorithm. */
 #include "ops/conv_dilated.h"
 
+#include "kernels/im2col_tap.h"
+
 bool lens_conv_dilated_wanted(const lens_conv_params *p) {
     if (p->nsp != 2 || p->group != 1 || p->k[0] * p->k[1] < 2) return false;
     for (int32_t i = 0; i < 2; i++)
@@ -127,58 +129,6 @@ typedef struct dil_job {
     size_t nreg, tasks_per_image, thread_floats, bfloats, tapf;
 } dil_job;
 
-/* Gather of one tap for one column chunk of a region, packed as B panels. */
-typedef struct gather_ctx {
-    const float *x; /* this image, C x H x W */
-    const region *r;
-    int64_t q0;     /* first region position of the chunk */
-    int64_t dy, dx; /* input row/col = o*s + d */
-    int64_t sh, sw, H, W;
-} gather_ctx;
-
-static void gather_pack(const void *vctx, size_t k0, size_t kc, size_t x0, size_t xc, size_t tile,
-                        float *dst) {
-    const gather_ctx *g = vctx;
-    const int64_t rw = g->r->x1 - g->r->x0;
-    const size_t plane = (size_t)(g->H * g->W);
-    /* Runs of consecutive columns in one output row: contiguous in the input
-     * when the stride is 1. At most `tile` runs per panel. */
-    enum { RUNS = 64 };
-    size_t rd[RUNS], rs[RUNS], rl[RUNS];
-    for (size_t p0 = 0; p0 < xc; p0 += tile, dst += kc * tile) {
-        size_t n = LENS_MIN(tile, xc - p0);
-        /* Columns in blocks of RUNS runs (tile may exceed RUNS in theory). */
-        for (size_t t0 = 0; t0 < tile; t0 += RUNS) {
-            size_t nruns = 0;
-            size_t t = t0, tend = LENS_MIN(t0 + RUNS, n);
-            while (t < tend) {
-                int64_t q = g->q0 + (int64_t)(x0 + p0 + t);
-                int64_t oy = g->r->y0 + q / rw, ox = g->r->x0 + q % rw;
-                size_t len = (size_t)LENS_MIN((int64_t)(tend - t), g->r->x1 - ox);
-                if (g->sw != 1) len = 1;
-                rd[nruns] = t;
-                rs[nruns] = (size_t)((oy * g->sh + g->dy) * g->W + ox * g->sw + g->dx);
-                rl[nruns] = len;
-                nruns++;
-                t += len;
-            }
-            size_t tw = LENS_MIN((size_t)RUNS, tile - t0);
-            for (size_t k = 0; k < kc; k++) {
-                const float *src = g->x + (k0 + k) * plane;
-                float *d = dst + k * tile + t0;
-                size_t filled = 0;
-                for (size_t r = 0; r < nruns; r++) {
-                    const float *s = src + rs[r];
-                    float *dd = d + (rd[r] - t0);
-                    for (size_t i = 0; i < rl[r]; i++) dd[i] = s[i];
-                    filled = rd[r] - t0 + rl[r];
-                }
-                for (size_t i = filled; i < tw; i++) d[i] = 0.0f;
-            }
-        }
-    }
-}
-
 static void dil_task(void *ctx, int64_t begin, int64_t end, int32_t thread) {
     const dil_job *j = ctx;
     const lens_conv_params *p = j->p;
@@ -201,13 +151,14 @@ static void dil_task(void *ctx, int64_t begin, int64_t end, int32_t thread) {
         const int64_t q0 = (ti - r->first_task) * r->chunk;
         const size_t ncol = (size_t)LENS_MIN(r->chunk, rsz - q0);
         /* Valid taps: constant over the region (see bands()). */
-        gather_ctx gc = {j->x + n * C * (size_t)(p->in[0] * p->in[1]), r, q0, 0, 0,
-                         p->stride[0], p->stride[1], p->in[0], p->in[1]};
+        lens_im2col_tap_ctx gc = {j->x + n * C * (size_t)(p->in[0] * p->in[1]),
+                                  r->y0, r->x0, r->x1 - r->x0, q0, 0, 0,
+                                  p->stride[0], p->stride[1], p->in[0], p->in[1]};
         lens_f32_gemm_plan plan = {lens_round_up(M, j->v->mr), lens_round_up(ncol, j->v->nr), 1, 1,
                                    j->thread_floats};
         lens_f32_gemm_args a = {0};
         a.M = M, a.N = ncol, a.K = C;
-        a.b.pack = gather_pack, a.b.ctx = &gc;
+        a.b.pack = lens_im2col_tap_pack, a.b.ctx = &gc;
         a.c = cbuf, a.ldc = ncol;
         bool any = false;
         for (int64_t ky = 0; ky < p->k[0]; ky++) {
