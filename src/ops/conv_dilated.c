@@ -95,7 +95,10 @@ static bool layout(const lens_conv_params *p, const lens_f32_gemm_variant *v, si
     /* two cut arrays of int64 */
     if (lens_mul_ovf_size(pts, 2 * sizeof(int64_t) / sizeof(float), cut_f)) return false;
     *cut_f = lens_round_up(*cut_f, 16);
-    if (lens_mul_ovf_size(pts, pts, &nreg) || lens_mul_ovf_size(nreg, sizeof(region), &nreg))
+    /* At most 2k+1 bands per dimension: a long 1 x k kernel needs 3 x (2k+1)
+     * regions, not pts^2. */
+    size_t ky = 2 * (size_t)p->k[0] + 1, kx = 2 * (size_t)p->k[1] + 1;
+    if (lens_mul_ovf_size(ky, kx, &nreg) || lens_mul_ovf_size(nreg, sizeof(region), &nreg))
         return false;
     *reg_f = lens_round_up(nreg / sizeof(float), 16);
     size_t ch = chunk_max(v);

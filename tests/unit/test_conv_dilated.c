@@ -168,6 +168,9 @@ int main(void) {
         {1, 300, 20, 33, 33, 3, 3, 1, 1, 12, 12, 12, 12, 12, 12, LENS_ACT_RELU, true, true},
         {1, 260, 9, 33, 33, 3, 3, 1, 1, 24, 24, 24, 24, 24, 24, LENS_ACT_NONE, true, false},
         {2, 17, 33, 21, 25, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, LENS_ACT_RELU, true, true},
+        /* long 1-D kernels: the region table is sized per dimension */
+        {1, 3, 4, 5, 30, 1, 9, 1, 1, 1, 2, 0, 8, 0, 8, LENS_ACT_NONE, true, false},
+        {1, 2, 3, 41, 4, 13, 1, 1, 1, 3, 1, 18, 0, 18, 0, LENS_ACT_RELU, false, true},
     };
     for (size_t i = 0; i < LENS_ARRAY_LEN(cases); i++) run_case(pools, &cases[i]);
     /* Random small cases: dilations 2..40 on maps of 1..12. */
