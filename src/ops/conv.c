@@ -5,6 +5,7 @@
  *
  * Fused epilogue (set by the optimiser): node->fused_act and an optional
  * 4th input (index 3) of the output's shape added before the activation. */
+#include "ops/conv_dilated.h"
 #include "ops/conv_f32.h"
 #include "ops/conv_winograd.h"
 #include "ops/elementwise.h"
@@ -14,6 +15,7 @@ typedef struct conv_state {
     const lens_f32_gemm_variant *v;
     float *packed; /* GEMM-path weights packed at load, or NULL */
     float *wino;   /* or, instead, Winograd-transformed weights (conv_winograd.h) */
+    bool dilated;  /* packed tap-major for conv_dilated.c instead */
 } conv_state;
 
 /* Geometry of Conv or ConvTranspose from attributes and shapes. For Conv,
@@ -163,15 +165,20 @@ static lens_status conv_init(lens_graph *g, lens_node *node) {
     conv_state *s = lens_calloc(1, sizeof *s);
     if (!s) return lens_error(LENS_STATUS_OUT_OF_MEMORY, "out of memory for Conv state");
     s->v = lens_f32_gemm_best();
-    /* 3x3 stride-1 layers that pass the Winograd rule keep only their
-     * transformed weights (run() checks the strides again with the shapes). */
     int64_t n;
     const int64_t *st = lens_node_attr_ints(node, "strides", &n);
     for (int32_t i = 0; st && n == p.nsp && i < p.nsp; i++) p.stride[i] = st[i];
     const int64_t *di = lens_node_attr_ints(node, "dilations", &n);
     for (int32_t i = 0; di && n == p.nsp && i < p.nsp; i++) p.dil[i] = di[i];
+    /* One packed form per node, never two: 3x3 stride-1 layers that pass
+     * the Winograd rule keep only their transformed weights (run() checks
+     * the strides again with the shapes); large dilations get tap-major
+     * packing for the tap-skipping path; the rest the normal packing. */
     bool wino = lens_conv_wino_applies(&p, s->v);
-    size_t gs, f = wino ? lens_conv_wino_packed_floats(&p, s->v) : lens_conv_packed_floats(&p, s->v, &gs);
+    s->dilated = !wino && lens_conv_dilated_wanted(&p);
+    size_t gs, f = wino        ? lens_conv_wino_packed_floats(&p, s->v)
+                   : s->dilated ? lens_conv_dilated_packed_floats(&p, s->v)
+                                : lens_conv_packed_floats(&p, s->v, &gs);
     size_t bytes;
     float *dst;
     if (!f || lens_mul_ovf_size(f, sizeof(float), &bytes) || !(dst = lens_aligned_alloc(bytes))) {
@@ -181,6 +188,9 @@ static lens_status conv_init(lens_graph *g, lens_node *node) {
     if (wino) {
         lens_conv_wino_pack_weights(&p, s->v, w->data, dst);
         s->wino = dst;
+    } else if (s->dilated) {
+        lens_conv_dilated_pack(&p, s->v, w->data, dst);
+        s->packed = dst;
     } else {
         lens_conv_pack_weights(&p, s->v, w->data, dst);
         s->packed = dst;
@@ -248,6 +258,14 @@ static lens_status conv_run(const lens_node *node, lens_exec *ex) {
         LENS_TRY(alloc_scratch(ex, wf, &scratch));
         lens_conv_wino_f32(&p, v, lens_f32_wino_best(), pool, x->data, s->wino, b ? b->data : NULL,
                            res && !late_add ? res->data : NULL, y->data, scratch);
+    } else if (s && s->dilated) {
+        /* conv_init checked 2-D and group 1 on the weights, and
+         * conv_geometry that they match X. */
+        size_t df = lens_conv_dilated_scratch_floats(&p, v, lens_threadpool_size(pool));
+        if (!df) return lens_error(LENS_STATUS_LIMIT_EXCEEDED, "Conv scratch size overflows");
+        LENS_TRY(alloc_scratch(ex, df, &scratch));
+        lens_conv_dilated_f32(&p, v, pool, x->data, s->packed, b ? b->data : NULL,
+                              res && !late_add ? res->data : NULL, y->data, scratch);
     } else {
         /* Without packed weights (none at load, or Winograd ones this run
          * cannot use), lens_conv_f32 packs W into scratch. */

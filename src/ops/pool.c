@@ -3,13 +3,15 @@
  *
  * Layout is NC[D]HW. Every windowed pool runs one (n, c) plane per task. The
  * general kernel handles any number of spatial dimensions, dilations and
- * padding; 2-D float MaxPool/AveragePool have a faster kernel (window ranges
- * clipped once per output column) with unrolled inner loops for the 2x2 and
- * 3x3 windows of CNNs. Computation is in float: float16, bfloat16, double and
+ * padding; 2-D float MaxPool without Indices runs the MaxPool kernel family
+ * (kernels/maxpool.h: SIMD over output columns), AveragePool a kernel with
+ * window ranges clipped once per output column. MaxPool skips NaN inputs
+ * in every kernel (see kernels/maxpool.h): one rule whichever path runs. Computation is in float: float16, bfloat16, double and
  * the 8-bit integer types of MaxPool-12 are converted (exact for MaxPool on
  * integers). */
 #include <math.h>
 
+#include "kernels/maxpool.h"
 #include "ops/op.h"
 
 #define POOL_MAX_SP (LENS_MAX_DIMS - 2)
@@ -74,7 +76,9 @@ static void pool_plane_general(const pool_geom *g, const float *x, float *y, int
                 float v = x[off];
                 count++;
                 if (g->kind == PK_MAX) {
-                    if (v > acc || best < 0) { acc = v; best = g->col_major ? coff : off; }
+                    /* v > acc skips NaN, as kernels/maxpool.h does; the
+                     * first value (even -inf) sets the index. */
+                    if (v > acc || (best < 0 && !isnan(v))) { acc = v; best = g->col_major ? coff : off; }
                 } else if (g->kind == PK_AVG) {
                     acc += v;
                 } else {
@@ -168,6 +172,8 @@ typedef struct pool_task {
     float *y;
     int64_t *ind;
     bool fast;
+    const lens_f32_maxpool_variant *mv; /* 2-D MaxPool without Indices, or NULL */
+    lens_maxpool_geom mg;
 } pool_task;
 
 static void pool_task_fn(void *vctx, int64_t b, int64_t e, int32_t thread) {
@@ -175,14 +181,22 @@ static void pool_task_fn(void *vctx, int64_t b, int64_t e, int32_t thread) {
     for (int64_t pl = b; pl < e; pl++) {
         const float *x = t->x + pl * t->g->in_plane;
         float *y = t->y + pl * t->g->out_plane;
-        if (t->fast) pool_plane_2d(t->g, x, y);
+        if (t->mv) t->mv->fn(&t->mg, x, y);
+        else if (t->fast) pool_plane_2d(t->g, x, y);
         else pool_plane_general(t->g, x, y, t->ind ? t->ind + pl * t->g->out_plane : NULL, pl);
     }
 }
 
 static void pool_compute(const pool_geom *g, const float *x, float *y, int64_t *ind,
                          lens_threadpool *pool, bool allow_fast) {
-    pool_task t = {g, x, y, ind, allow_fast && pool_fast_ok(g, ind != NULL)};
+    pool_task t = {g, x, y, ind, allow_fast && pool_fast_ok(g, ind != NULL), NULL, {0}};
+    if (t.fast && g->kind == PK_MAX) {
+        t.mv = lens_f32_maxpool_best();
+        t.mg = (lens_maxpool_geom){(size_t)g->in[0], (size_t)g->in[1], (size_t)g->out[0],
+                                   (size_t)g->out[1], (size_t)g->k[0], (size_t)g->k[1],
+                                   (size_t)g->s[0], (size_t)g->s[1], (size_t)g->pb[0],
+                                   (size_t)g->pb[1]};
+    }
     int64_t per = g->out_plane; /* work per plane, saturating: only sets the grain */
     for (int32_t i = 0; i < g->nsp; i++)
         if (lens_mul_ovf_i64(per, g->k[i], &per)) per = INT64_MAX / 2;

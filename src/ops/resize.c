@@ -14,6 +14,7 @@
  * Both parallelise over N*C planes. */
 #include <math.h>
 
+#include "kernels/resize.h"
 #include "ops/op.h"
 
 typedef enum rz_mode { RZ_NEAREST, RZ_LINEAR, RZ_CUBIC } rz_mode;
@@ -227,28 +228,42 @@ static void rz_pass_task(void *vctx, int64_t b, int64_t e, int32_t thread) {
 
 /* ---- fast 2-D NCHW paths ------------------------------------------------- */
 
+/* Only H and W resized, float, no extrapolation: the kernels of
+ * kernels/resize.h on int32 column tables (x0/x1 and weights a0/a1 in
+ * separate arrays for vector loads). Tasks are (plane, block of output
+ * rows); each keeps the horizontally interpolated input rows it last used
+ * (two per thread) so that an upsampling interpolates each input row about
+ * once per block. Every output value is computed the same way whatever the
+ * blocking, so results do not depend on the thread count. */
 typedef struct rz_fast_ctx {
     const rz_params *p;
-    const rz_axis *ay, *ax;
+    const lens_f32_resize_variant *kv;
+    const rz_axis *ay;
+    const int32_t *x0, *x1; /* output column -> input column taps */
+    const float *a0, *a1;   /* their weights (bilinear) */
     const float *x;
     float *y;
+    float *rows;            /* per thread: 2 * row_floats (bilinear) */
+    size_t row_floats;
+    int64_t blocks, block_rows; /* row blocks per plane */
 } rz_fast_ctx;
 
 static void rz_fast_nearest(void *vctx, int64_t b, int64_t e, int32_t thread) {
     const rz_fast_ctx *c = vctx;
     int64_t H = c->p->in[2], W = c->p->in[3], OH = c->p->out[2], OW = c->p->out[3];
-    const int64_t *iy = c->ay->idx, *ix = c->ax->idx;
-    for (int64_t pl = b; pl < e; pl++) {
+    const int64_t *iy = c->ay->idx;
+    for (int64_t t = b; t < e; t++) {
+        int64_t pl = t / c->blocks, r0 = t % c->blocks * c->block_rows;
+        int64_t r1 = LENS_MIN(OH, r0 + c->block_rows);
         const float *x = c->x + pl * H * W;
         float *y = c->y + pl * OH * OW;
-        for (int64_t oy = 0; oy < OH; oy++) {
+        for (int64_t oy = r0; oy < r1; oy++) {
             float *yr = y + oy * OW;
-            if (oy > 0 && iy[oy] == iy[oy - 1]) {
+            if (oy > r0 && iy[oy] == iy[oy - 1]) {
                 memcpy(yr, yr - OW, (size_t)OW * sizeof(float));
                 continue;
             }
-            const float *xr = x + iy[oy] * W;
-            for (int64_t ox = 0; ox < OW; ox++) yr[ox] = xr[ix[ox]];
+            c->kv->gather(x + iy[oy] * W, c->x0, (size_t)OW, yr);
         }
     }
 }
@@ -256,30 +271,50 @@ static void rz_fast_nearest(void *vctx, int64_t b, int64_t e, int32_t thread) {
 static void rz_fast_bilinear(void *vctx, int64_t b, int64_t e, int32_t thread) {
     const rz_fast_ctx *c = vctx;
     int64_t H = c->p->in[2], W = c->p->in[3], OH = c->p->out[2], OW = c->p->out[3];
-    const int64_t *iy = c->ay->idx, *ix = c->ax->idx;
-    const float *wy = c->ay->w, *wx = c->ax->w;
-    for (int64_t pl = b; pl < e; pl++) {
+    const int64_t *iy = c->ay->idx;
+    const float *wy = c->ay->w;
+    float *h[2] = {c->rows + (size_t)thread * 2 * c->row_floats, NULL};
+    h[1] = h[0] + c->row_floats;
+    for (int64_t t = b; t < e; t++) {
+        int64_t pl = t / c->blocks, r0 = t % c->blocks * c->block_rows;
+        int64_t r1 = LENS_MIN(OH, r0 + c->block_rows);
         const float *x = c->x + pl * H * W;
         float *y = c->y + pl * OH * OW;
-        for (int64_t oy = 0; oy < OH; oy++) {
-            const float *r0 = x + iy[2 * oy] * W, *r1 = x + iy[2 * oy + 1] * W;
-            float w0 = wy[2 * oy], w1 = wy[2 * oy + 1];
-            float *yr = y + oy * OW;
-            for (int64_t ox = 0; ox < OW; ox++) {
-                int64_t x0 = ix[2 * ox], x1 = ix[2 * ox + 1];
-                float a0 = wx[2 * ox], a1 = wx[2 * ox + 1];
-                yr[ox] = w0 * (a0 * r0[x0] + a1 * r0[x1]) + w1 * (a0 * r1[x0] + a1 * r1[x1]);
+        int64_t tag[2] = {-1, -1}; /* input row held by h[i] */
+        for (int64_t oy = r0; oy < r1; oy++) {
+            int64_t want[2] = {iy[2 * oy], iy[2 * oy + 1]};
+            int slot[2];
+            for (int k = 0; k < 2; k++) {
+                if (tag[0] == want[k]) slot[k] = 0;
+                else if (tag[1] == want[k]) slot[k] = 1;
+                else {
+                    /* Evict the row the other tap does not need. */
+                    int s = k == 1 ? 1 - slot[0] : (tag[0] == want[1] ? 1 : 0);
+                    c->kv->hlinear(x + want[k] * W, c->x0, c->x1, c->a0, c->a1, (size_t)OW, h[s]);
+                    tag[s] = want[k];
+                    slot[k] = s;
+                }
             }
+            c->kv->vlinear(h[slot[0]], h[slot[1]], wy[2 * oy], wy[2 * oy + 1], (size_t)OW,
+                           y + oy * OW);
         }
     }
+}
+
+/* Extra scratch of the fast path for `threads` threads: four column tables
+ * and the row cache. */
+static size_t rz_fast_bytes(const rz_params *p, int32_t threads) {
+    if (p->nd != 4) return 0;
+    size_t ow = (size_t)p->out[3];
+    return 4 * align64(ow * 4) + (size_t)(threads < 1 ? 1 : threads) * 2 * align64(ow * 4);
 }
 
 /* ---- driver --------------------------------------------------------------- */
 
 /* Scratch needed by rz_compute for element size es. */
-static size_t rz_scratch_bytes(const rz_params *p) {
+static size_t rz_scratch_bytes(const rz_params *p, int32_t threads) {
     int32_t taps = rz_taps(p->mode);
-    size_t bytes = 0;
+    size_t bytes = rz_fast_bytes(p, threads);
     for (int32_t a = 0; a < p->nd; a++) {
         size_t o = (size_t)p->out[a];
         bytes += align64(o * taps * sizeof(int64_t)) + align64(o * taps * sizeof(float)) + align64(o);
@@ -304,7 +339,8 @@ static void rz_compute(const rz_params *p, const void *x, void *y, size_t es, co
                        char *scratch, lens_threadpool *pool, bool allow_fast) {
     rz_axis ax[LENS_MAX_DIMS];
     int32_t taps = rz_taps(p->mode);
-    char *s = scratch;
+    char *fast_scratch = scratch;
+    char *s = scratch + rz_fast_bytes(p, lens_threadpool_size(pool));
     int32_t nd = p->nd;
     for (int32_t a = 0; a < nd; a++) {
         size_t o = (size_t)p->out[a];
@@ -322,12 +358,26 @@ static void rz_compute(const rz_params *p, const void *x, void *y, size_t es, co
     if (onumel == 0) return;
 
     bool fast2d = allow_fast && nd == 4 && es == sizeof(float) && ax[0].identity && ax[1].identity &&
-                  !ax[2].any_oob && !ax[3].any_oob && p->mode != RZ_CUBIC;
+                  !ax[2].any_oob && !ax[3].any_oob && p->mode != RZ_CUBIC &&
+                  p->in[3] <= INT32_MAX;
     if (fast2d) {
-        rz_fast_ctx c = {p, &ax[2], &ax[3], x, y};
-        int64_t planes = p->out[0] * p->out[1];
-        int64_t per = p->out[2] * p->out[3];
-        lens_parallel_for(pool, planes, LENS_MAX(1, 16384 / LENS_MAX(per, 1)),
+        int32_t threads = lens_threadpool_size(pool);
+        size_t ow = (size_t)p->out[3], tb = align64(ow * 4);
+        int32_t *x0 = (int32_t *)fast_scratch, *x1 = (int32_t *)(fast_scratch + tb);
+        float *a0 = (float *)(fast_scratch + 2 * tb), *a1 = (float *)(fast_scratch + 3 * tb);
+        const rz_axis *axx = &ax[3];
+        for (size_t o = 0; o < ow; o++) {
+            x0[o] = (int32_t)axx->idx[o * taps];
+            a0[o] = axx->w[o * taps];
+            if (taps == 2) x1[o] = (int32_t)axx->idx[o * 2 + 1], a1[o] = axx->w[o * 2 + 1];
+        }
+        int64_t planes = p->out[0] * p->out[1], OH = p->out[2];
+        /* Enough tasks for every thread; whole planes when there are many. */
+        int64_t blocks = planes >= 4 * threads ? 1 : LENS_MIN(OH, (4 * threads + planes - 1) / planes);
+        rz_fast_ctx c = {p, lens_f32_resize_best(), &ax[2], x0, x1, a0, a1, x, y,
+                         (float *)(fast_scratch + 4 * tb), tb / 4, blocks, (OH + blocks - 1) / blocks};
+        c.blocks = (OH + c.block_rows - 1) / c.block_rows;
+        lens_parallel_for(pool, planes * c.blocks, 1,
                           p->mode == RZ_NEAREST ? rz_fast_nearest : rz_fast_bilinear, &c);
         return;
     }
@@ -396,7 +446,7 @@ lens_status lens_resize_f32(const float *x, float *y, int32_t nd, const int64_t 
     p.nearest = (rz_nearest)nearest;
     p.cubic_a = cubic_a;
     p.exclude_outside = exclude_outside;
-    char *scratch = lens_aligned_alloc(rz_scratch_bytes(&p) + 64);
+    char *scratch = lens_aligned_alloc(rz_scratch_bytes(&p, lens_threadpool_size(pool)) + 64);
     if (!scratch) return lens_error(LENS_STATUS_OUT_OF_MEMORY, "resize scratch");
     rz_compute(&p, x, y, sizeof(float), &extrap, scratch, pool, allow_fast);
     lens_aligned_free(scratch);
@@ -435,7 +485,7 @@ static lens_status rz_execute(lens_exec *ex, const lens_tensor *x, rz_params *p,
     if (numel == 0) return lens_error(LENS_STATUS_SHAPE_MISMATCH, "cannot resize an empty tensor to a non-empty one");
     size_t es = lens_dtype_size(x->dtype);
     bool convert = p->mode != RZ_NEAREST && x->dtype != LENS_DTYPE_FLOAT;
-    size_t base = align64(rz_scratch_bytes(p));
+    size_t base = align64(rz_scratch_bytes(p, lens_threadpool_size(lens_exec_pool(ex))));
     size_t xb = convert ? align64((size_t)numel * sizeof(float)) : 0;
     size_t yb = convert ? align64((size_t)onumel * sizeof(float)) : 0;
     char *sc = lens_exec_scratch(ex, base + xb + yb);
