@@ -84,6 +84,20 @@ static void padded_dims(const lens_conv_params *p, size_t *hq, size_t *wq) {
     *wq = (size_t)(p->out[1] + (p->k[1] - 1) * p->dil[1] / p->stride[1]);
 }
 
+/* Row-direct variant of the padded path: each output row is its own GEMM
+ * of N = OW columns (B row k at a constant offset into the phase planes, C
+ * the output row itself), so the epilogue (bias, residual, activation) is
+ * fused into the micro-kernel's store and neither the padded-width output
+ * nor the compaction pass exists. It computes ceil(OW / 16) vectors per row
+ * against the padded width's Wq / 16, so it is taken unless the row's last
+ * vector wastes more than an eighth over Wq (7x7 maps keep the padded
+ * width: 16 columns per row against 9). */
+static bool padded_rows_direct(const lens_conv_params *p) {
+    size_t hq, wq;
+    padded_dims(p, &hq, &wq);
+    return lens_round_up((size_t)p->out[1], 16) * 8 <= wq * 9;
+}
+
 static void make_plan(const lens_conv_params *p, const lens_f32_gemm_variant *v, int32_t threads,
                       lens_f32_gemm_plan *plan) {
     size_t mg = (size_t)(p->M / p->group);
@@ -95,6 +109,10 @@ static void make_plan(const lens_conv_params *p, const lens_f32_gemm_variant *v,
         padded_dims(p, &hp, &wp);
         n = (size_t)p->out[0] * wp;
         batch = (size_t)p->group; /* one image at a time */
+        if (padded_rows_direct(p)) {
+            n = (size_t)p->out[1];
+            batch = (size_t)(p->group * p->out[0]); /* one task per output row */
+        }
     }
     lens_f32_gemm_plan_make(v, mg, n, kg, batch, threads, false, mode == MODE_IM2COL, plan);
 }
@@ -114,6 +132,7 @@ static size_t ib_floats(const lens_conv_params *p, int mode) {
             lens_mul_ovf_size(plane, (size_t)(p->C * p->stride[0] * p->stride[1]), &x) ||
             lens_mul_ovf_size((size_t)p->out[0] * wp, (size_t)p->M, &yv))
             return 0;
+        if (padded_rows_direct(p)) yv = 0; /* no padded-width output */
         if (lens_add_ovf_size(total, lens_round_up(x, 16), &t) ||
             lens_add_ovf_size(t, lens_round_up(yv, 16), &total))
             return 0;
@@ -163,7 +182,9 @@ typedef struct conv_job {
     const float *xpad;  /* padded mode: this image's padded input (C planes) */
     float *ytmp;        /* padded mode: this image's output at padded width */
     size_t plane, npad; /* padded mode: Hp * Wp and OH * Wp */
+    size_t wp;          /* padded mode: Wp */
     size_t n;           /* padded mode: the image */
+    bool rows;          /* padded mode: row-direct (padded_rows_direct) */
 } conv_job;
 
 static void conv_task(void *ctx, int64_t begin, int64_t end, int32_t thread) {
@@ -180,6 +201,26 @@ static void conv_task(void *ctx, int64_t begin, int64_t end, int32_t thread) {
         a.M = mg;
         a.K = cg * (size_t)prod3(p->k, p->nsp);
         a.a.packed = j->wpacked + g * j->gstride;
+        if (j->mode == MODE_PADDED_IB && j->rows) {
+            /* Task = (group, output row, tile): the row straight into y. */
+            size_t oy = ng % (size_t)p->out[0];
+            g = ng / (size_t)p->out[0];
+            size_t ow = (size_t)p->out[1];
+            size_t yoff = (j->n * (size_t)p->M + g * mg) * out_sz + oy * ow;
+            a.a.packed = j->wpacked + g * j->gstride;
+            a.N = ow;
+            a.b.base = j->xpad + g * cg * (size_t)(p->stride[0] * p->stride[1]) * j->plane +
+                       oy * j->wp;
+            a.b.koff = j->koff;
+            a.c = j->y + yoff;
+            a.ldc = out_sz;
+            a.bias = j->bias ? j->bias + g * mg : NULL;
+            a.residual = j->res ? j->res + yoff : NULL;
+            a.ldr = out_sz;
+            a.act = p->act;
+            lens_f32_gemm_tile(j->v, &j->plan, &a, r / j->plan.nt, r % j->plan.nt, scratch);
+            continue;
+        }
         if (j->mode == MODE_PADDED_IB) {
             /* Raw products at padded width; conv_compact applies the rest. */
             a.N = j->npad;
@@ -394,6 +435,8 @@ void lens_conv_f32(const lens_conv_params *p, const lens_f32_gemm_variant *v,
     padded_dims(p, &hp, &wp);
     j.plane = hp * wp;
     j.npad = (size_t)p->out[0] * wp;
+    j.wp = wp;
+    j.rows = padded_rows_direct(p);
     size_t sh = (size_t)p->stride[0], sw = (size_t)p->stride[1];
     for (size_t c = 0, k = 0; c < cg; c++)
         for (size_t ky = 0; ky < (size_t)p->k[0]; ky++)
@@ -408,11 +451,13 @@ void lens_conv_f32(const lens_conv_params *p, const lens_f32_gemm_variant *v,
     pad_job pj = {p, NULL, xpad, hp, wp};
     compact_job cj = {p, lens_f32_act_best(), j.ytmp, bias, NULL, NULL, wp};
     int64_t tasks = p->group * (int64_t)(j.plan.mt * j.plan.nt);
+    if (j.rows) tasks *= p->out[0];
     for (int64_t n = 0; n < p->N; n++) {
         pj.x = x + (size_t)n * (size_t)p->C * (size_t)prod3(p->in, 2);
         lens_parallel_for(pool, p->C, 1, pad_task, &pj);
         j.n = (size_t)n;
         lens_parallel_for(pool, tasks, 1, conv_task, &j);
+        if (j.rows) continue;
         cj.y = y + (size_t)n * (size_t)p->M * out_sz;
         cj.res = residual ? residual + (size_t)n * (size_t)p->M * out_sz : NULL;
         lens_parallel_for(pool, p->M, 1, compact_task, &cj);

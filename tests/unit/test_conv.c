@@ -239,6 +239,22 @@ int main(void) {
         run_case(ow % 2 ? pool : NULL, 2, 1, 3, 3, 3, in, k, s, d, pb, pe,
                  ow % 4 ? LENS_ACT_HARDSWISH : LENS_ACT_NONE, ow % 3 == 0, ow % 4 == 1);
     }
+    /* Row-direct padded path (each output row its own GEMM, epilogue fused
+     * into the store): output widths around the 16-column vector and the
+     * 48-column tile, strides 1-4, K below and over the K block (256),
+     * output channels off the 8-row panel, 2 images, residual and act. */
+    {
+        const int64_t ows[] = {13, 14, 16, 17, 31, 32, 33, 47, 48, 49, 50, 63, 64, 65, 96, 97};
+        for (size_t i = 0; i < LENS_ARRAY_LEN(ows); i++) {
+            int64_t ow = ows[i], st = 1 + (int64_t)i % 4, kk = i % 3 ? 3 : 5;
+            int64_t pad = (kk - 1) / 2, ci = i % 2 ? 3 : 30, mo = i % 2 ? 16 : 17;
+            int64_t wi = (ow - 1) * st + kk - 2 * pad;
+            int64_t in[2] = {2 + (int64_t)i % 3, wi}, k[2] = {kk, kk}, s[2] = {st, st};
+            int64_t pb[2] = {pad, pad}, pe[2] = {pad, pad};
+            run_case(i % 2 ? pool : NULL, 2, 1 + (int64_t)(i % 4 == 0), ci, mo, 1, in, k, s, one,
+                     pb, pe, i % 3 ? LENS_ACT_SILU : LENS_ACT_NONE, i % 2 == 0, i % 3 != 1);
+        }
+    }
     /* Asymmetric kernel / stride / pads. */
     {
         int64_t in[2] = {10, 13}, k[2] = {2, 3}, s[2] = {1, 2}, d[2] = {2, 1}, pb[2] = {1, 0},
