@@ -255,6 +255,14 @@ int main(void) {
                      pb, pe, i % 3 ? LENS_ACT_SILU : LENS_ACT_NONE, i % 2 == 0, i % 3 != 1);
         }
     }
+    /* Row-direct with several row blocks on one thread (the per-thread
+     * phase-plane block holds 10 output rows of this one, 96 wide: 23 =
+     * 10+10+3), and the same on 2 threads with 2 images. */
+    {
+        int64_t in[2] = {92, 381}, k[2] = {3, 3}, s[2] = {4, 4}, pb[2] = {1, 1}, pe[2] = {1, 1};
+        run_case(NULL, 2, 1, 8, 16, 1, in, k, s, one, pb, pe, LENS_ACT_RELU, true, true);
+        run_case(pool, 2, 2, 8, 16, 1, in, k, s, one, pb, pe, LENS_ACT_SILU, false, true);
+    }
     /* Asymmetric kernel / stride / pads. */
     {
         int64_t in[2] = {10, 13}, k[2] = {2, 3}, s[2] = {1, 2}, d[2] = {2, 1}, pb[2] = {1, 0},
