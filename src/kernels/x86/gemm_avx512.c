@@ -143,6 +143,13 @@ void lens_f32_gemm_8x48__avx512(size_t kc, const float *a, const float *b, float
         a += 8;                                                                                    \
     } while (0)
 
+/* Packed A is read strictly in sequence across tiles and K blocks (see
+ * the layout in gemm.h); on small maps each 8-row panel feeds only a few
+ * columns, so the weights stream from memory and the loads are prefetched
+ * a fixed distance ahead. */
+#ifndef IB_PF_A
+#define IB_PF_A 1024
+#endif
 #define IB_KERNEL(NV)                                                                              \
     static void ib_##NV(size_t kc, const float *a, const float *b, const size_t *koff, float *c,   \
                         size_t ldc, size_t mr, size_t nr, uint32_t flags, const float *bias,       \
@@ -152,6 +159,7 @@ void lens_f32_gemm_8x48__avx512(size_t kc, const float *a, const float *b, float
         IB_DECL(4); IB_DECL(5); IB_DECL(6); IB_DECL(7);                                            \
         size_t k = kc;                                                                             \
         for (; k >= 2; k -= 2) {                                                                   \
+            _mm_prefetch((const char *)(a + IB_PF_A), _MM_HINT_T0);                                \
             IB_STEP(NV);                                                                           \
             IB_STEP(NV);                                                                           \
         }                                                                                          \
