@@ -217,6 +217,12 @@ int main(void) {
         {1, 300, 8, 1, 7, 7, 1, 1, 1, 0, 0, LENS_ACT_RELU},
         {1, 260, 16, 1, 6, 8, 1, 1, 1, 0, 0, LENS_ACT_NONE},
         {2, 16, 7, 1, 1, 47, 1, 1, 1, 0, 0, LENS_ACT_CLIP},
+        /* The same edges on maps too large for the small-map im2col rule:
+         * padded width 16 x 9 rows = 144 columns (3 tiles), 16 x 7 = 112
+         * (2 tiles + 16), 14 x 5 at stride 2 = 70 (a tile + 22). */
+        {1, 30, 9, 1, 9, 14, 3, 1, 1, 1, 1, LENS_ACT_RELU},
+        {1, 29, 17, 1, 7, 14, 3, 1, 1, 1, 1, LENS_ACT_NONE},
+        {2, 9, 8, 1, 10, 25, 3, 2, 1, 1, 1, LENS_ACT_SILU},
     };
     for (size_t i = 0; i < LENS_ARRAY_LEN(c2); i++) {
         int64_t in[2] = {c2[i].h, c2[i].w}, k[2] = {c2[i].k, c2[i].k};
