@@ -13,7 +13,16 @@
  *    output at width Wq (OH x Wq, the last Wq - OW columns of each row
  *    wasted), B row (c, ky, kx) is a phase plane at a constant offset. The
  *    result goes to scratch and is compacted to OH x OW with bias, residual
- *    and activation applied on the way. */
+ *    and activation applied on the way.
+ *    Two shapes leave this layout (conv_mode, padded_rows_direct):
+ *    - wide rows (>= 48 columns, no more 16-column vectors than Wq: stems,
+ *      80x80 and up) run row-direct: each output row is a GEMM of OW
+ *      columns stored straight into y with the epilogue fused, and each
+ *      task pads only the phase-plane rows its block of output rows reads,
+ *      into a per-thread buffer that stays in L2;
+ *    - maps of about one tile (<= 64 outputs) whose padded width adds over
+ *      an eighth (resnet's 7x7) go to im2col, which computes 48 + 1
+ *      columns instead of 63. */
 #include "ops/conv_f32.h"
 
 #include "kernels/im2col.h"
