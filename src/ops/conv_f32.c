@@ -26,6 +26,7 @@
 #include "ops/conv_f32.h"
 
 #include "kernels/im2col.h"
+#include "kernels/stride.h"
 
 static int64_t prod3(const int64_t *d, int32_t n) {
     int64_t r = 1;
@@ -234,6 +235,7 @@ static void pad_rows(const lens_conv_params *p, const float *x, size_t c0, size_
                      size_t nq, size_t wp, size_t pstride, float *dst) {
     int64_t H = p->in[0], W = p->in[1], ph = p->pad[0], pw = p->pad[1];
     int64_t sh = p->stride[0], sw = p->stride[1];
+    const lens_f32_strided_copy_fn copy = lens_f32_strided_copy_best();
     for (size_t c = c0; c < c1; c++) {
         const float *xc = x + c * (size_t)(H * W);
         for (int64_t py = 0; py < sh; py++)
@@ -256,7 +258,7 @@ static void pad_rows(const lens_conv_params *p, const float *x, size_t c0, size_
                     if (sw == 1)
                         memcpy(d + lo, row + x0 + lo, (size_t)(hi - lo) * sizeof(float));
                     else
-                        for (int64_t t = lo; t < hi; t++) d[t] = row[x0 + t * sw];
+                        copy(row + x0 + lo * sw, (size_t)sw, (size_t)(hi - lo), d + lo);
                     memset(d + hi, 0, (size_t)(wq - hi) * sizeof(float));
                 }
             }
