@@ -13,10 +13,20 @@
  *    output at width Wq (OH x Wq, the last Wq - OW columns of each row
  *    wasted), B row (c, ky, kx) is a phase plane at a constant offset. The
  *    result goes to scratch and is compacted to OH x OW with bias, residual
- *    and activation applied on the way. */
+ *    and activation applied on the way.
+ *    Two shapes leave this layout (conv_mode, padded_rows_direct):
+ *    - wide rows (>= 48 columns, no more 16-column vectors than Wq: stems,
+ *      80x80 and up) run row-direct: each output row is a GEMM of OW
+ *      columns stored straight into y with the epilogue fused, and each
+ *      task pads only the phase-plane rows its block of output rows reads,
+ *      into a per-thread buffer that stays in L2;
+ *    - maps of about one tile (<= 64 outputs) whose padded width adds over
+ *      an eighth (resnet's 7x7) go to im2col, which computes 48 + 1
+ *      columns instead of 63. */
 #include "ops/conv_f32.h"
 
 #include "kernels/im2col.h"
+#include "kernels/stride.h"
 
 static int64_t prod3(const int64_t *d, int32_t n) {
     int64_t r = 1;
@@ -68,6 +78,12 @@ static int conv_mode(const lens_conv_params *p, const lens_f32_gemm_variant *v) 
          * most (3x3 on 7x7). Large dilations (DeepLab's ASPP: 3x3 dilated 36
          * on 33x33 would compute 105 columns per 33) stay on im2col. */
         int64_t extra = (p->k[1] - 1) * p->dil[1] / p->stride[1];
+        /* Maps of one 48-column tile or so (resnet's 7x7) where the padded
+         * width adds over an eighth: im2col's packed B computes 49 columns
+         * (48 + a single-column tile) instead of 63 or 56, which pays for
+         * the packing (3x3 512->512 7x7: 2.3 -> 2.2 ms in resnet18). */
+        int64_t area = p->out[0] * p->out[1];
+        if (area <= 64 && p->out[0] * (p->out[1] + extra) * 8 > area * 9) return MODE_IM2COL;
         if (extra * 3 <= p->out[1]) return MODE_PADDED_IB;
     }
     return MODE_IM2COL;
@@ -84,6 +100,58 @@ static void padded_dims(const lens_conv_params *p, size_t *hq, size_t *wq) {
     *wq = (size_t)(p->out[1] + (p->k[1] - 1) * p->dil[1] / p->stride[1]);
 }
 
+/* Row-direct variant of the padded path: each output row is its own GEMM
+ * of N = OW columns (B row k at a constant offset into the phase planes, C
+ * the output row itself), so the epilogue (bias, residual, activation) is
+ * fused into the micro-kernel's store and neither the padded-width output
+ * nor the compaction pass exists. Taken on wide rows (at least one full
+ * 48-column tile) whose 16-column vectors do not outnumber the padded
+ * width's columns: on narrower maps a packed A panel would serve too few
+ * columns per row, and the padded width (which runs the whole map as one
+ * row) is faster. Measured on 1 thread: yolov8n's 3x3/2 3->16 stem at
+ * 640x640 2.4 -> 1.2 ms, resnet18's 7x7/2 stem 2.1 -> 1.5 ms. */
+static bool padded_rows_direct(const lens_conv_params *p) {
+    size_t hq, wq;
+    padded_dims(p, &hq, &wq);
+    return p->out[1] >= 48 && lens_round_up((size_t)p->out[1], 16) <= wq;
+}
+
+/* The row-direct path pads its input per task, for a block of R output
+ * rows at a time, into a per-thread buffer: the phase-plane rows of one
+ * group that the block reads (R + (KH-1)dh/sh of them per plane) stay in
+ * L2 between the copy and the GEMM, instead of a whole padded image going
+ * through memory twice. R keeps that buffer near 512 KiB and, with
+ * threads, gives each thread at least 3 blocks. Results do not depend on
+ * R (each output is one micro-kernel sum over the same K blocks). */
+#define ROWS_LOCAL_FLOATS (128u * 1024u)
+
+static size_t rows_block(const lens_conv_params *p, int32_t threads) {
+    size_t hq, wq, oh = (size_t)p->out[0];
+    padded_dims(p, &hq, &wq);
+    size_t extra = hq - oh;
+    size_t per_row = (size_t)(p->C / p->group * p->stride[0] * p->stride[1]) * wq;
+    size_t r = per_row ? ROWS_LOCAL_FLOATS / per_row : oh;
+    r = r > extra ? r - extra : 1;
+    if (threads > 1) {
+        size_t blocks = lens_round_up((size_t)threads * 3, (size_t)(p->N * p->group)) /
+                        (size_t)(p->N * p->group);
+        r = LENS_MIN(r, (oh + blocks - 1) / blocks);
+    }
+    return LENS_MAX((size_t)1, LENS_MIN(r, oh));
+}
+
+/* Floats of one thread's block of phase-plane rows (0 on overflow), and
+ * the distance between its planes. */
+static size_t rows_local_floats(const lens_conv_params *p, int32_t threads, size_t *plane) {
+    size_t hq, wq, f;
+    padded_dims(p, &hq, &wq);
+    size_t rq = rows_block(p, threads) + (hq - (size_t)p->out[0]);
+    if (lens_mul_ovf_size(rq, wq, plane) ||
+        lens_mul_ovf_size(*plane, (size_t)(p->C / p->group * p->stride[0] * p->stride[1]), &f))
+        return 0;
+    return lens_round_up(f, 16);
+}
+
 static void make_plan(const lens_conv_params *p, const lens_f32_gemm_variant *v, int32_t threads,
                       lens_f32_gemm_plan *plan) {
     size_t mg = (size_t)(p->M / p->group);
@@ -95,6 +163,10 @@ static void make_plan(const lens_conv_params *p, const lens_f32_gemm_variant *v,
         padded_dims(p, &hp, &wp);
         n = (size_t)p->out[0] * wp;
         batch = (size_t)p->group; /* one image at a time */
+        if (padded_rows_direct(p)) {
+            n = (size_t)p->out[1];
+            batch = (size_t)(p->group * p->out[0]); /* one task per output row */
+        }
     }
     lens_f32_gemm_plan_make(v, mg, n, kg, batch, threads, false, mode == MODE_IM2COL, plan);
 }
@@ -114,6 +186,7 @@ static size_t ib_floats(const lens_conv_params *p, int mode) {
             lens_mul_ovf_size(plane, (size_t)(p->C * p->stride[0] * p->stride[1]), &x) ||
             lens_mul_ovf_size((size_t)p->out[0] * wp, (size_t)p->M, &yv))
             return 0;
+        if (padded_rows_direct(p)) x = yv = 0; /* per-thread blocks instead */
         if (lens_add_ovf_size(total, lens_round_up(x, 16), &t) ||
             lens_add_ovf_size(t, lens_round_up(yv, 16), &total))
             return 0;
@@ -135,7 +208,11 @@ size_t lens_conv_scratch_floats(const lens_conv_params *p, const lens_f32_gemm_v
     } else {
         lens_f32_gemm_plan plan;
         make_plan(p, v, threads, &plan);
-        per = plan.thread_floats;
+        per = lens_round_up(plan.thread_floats, 16);
+        if (conv_mode(p, v) == MODE_PADDED_IB && padded_rows_direct(p)) {
+            size_t lp, lf = rows_local_floats(p, threads, &lp);
+            if (!lf || lens_add_ovf_size(per, lf, &per)) return 0;
+        }
         if (!packed && !(wf = lens_conv_packed_floats(p, v, &gs))) return 0;
         int mode = conv_mode(p, v);
         if (mode != MODE_IM2COL) {
@@ -146,6 +223,46 @@ size_t lens_conv_scratch_floats(const lens_conv_params *p, const lens_f32_gemm_v
     per = lens_round_up(per, 16);
     if (lens_mul_ovf_size(per, t, &total) || lens_add_ovf_size(total, wf, &total)) return 0;
     return total;
+}
+
+/* ---- padded-width path: input padding --------------------------------------- */
+
+/* Phase-plane rows [q0, q0 + nq) of channels [c0, c1) of one image x into
+ * dst: plane (c - c0, py, px) at ((c - c0) * sh * sw + py * sw + px) *
+ * pstride, row q at (q - q0) * wp; zero where the row or column falls into
+ * the padding. */
+static void pad_rows(const lens_conv_params *p, const float *x, size_t c0, size_t c1, size_t q0,
+                     size_t nq, size_t wp, size_t pstride, float *dst) {
+    int64_t H = p->in[0], W = p->in[1], ph = p->pad[0], pw = p->pad[1];
+    int64_t sh = p->stride[0], sw = p->stride[1];
+    const lens_f32_strided_copy_fn copy = lens_f32_strided_copy_best();
+    for (size_t c = c0; c < c1; c++) {
+        const float *xc = x + c * (size_t)(H * W);
+        for (int64_t py = 0; py < sh; py++)
+            for (int64_t px = 0; px < sw; px++) {
+                float *d = dst + ((c - c0) * (size_t)(sh * sw) + (size_t)(py * sw + px)) * pstride;
+                for (size_t q = q0; q < q0 + nq; q++, d += wp) {
+                    int64_t iy = (int64_t)q * sh + py - ph;
+                    if (iy < 0 || iy >= H) {
+                        memset(d, 0, wp * sizeof(float));
+                        continue;
+                    }
+                    const float *row = xc + iy * W;
+                    /* Columns t with 0 <= t*sw + px - pw < W. */
+                    int64_t x0 = px - pw, wq = (int64_t)wp;
+                    int64_t lo = x0 < 0 ? (-x0 + sw - 1) / sw : 0;
+                    int64_t hi = W - x0 > 0 ? (W - x0 + sw - 1) / sw : 0;
+                    if (hi > wq) hi = wq;
+                    if (lo > hi) lo = hi;
+                    memset(d, 0, (size_t)lo * sizeof(float));
+                    if (sw == 1)
+                        memcpy(d + lo, row + x0 + lo, (size_t)(hi - lo) * sizeof(float));
+                    else
+                        copy(row + x0 + lo * sw, (size_t)sw, (size_t)(hi - lo), d + lo);
+                    memset(d + hi, 0, (size_t)(wq - hi) * sizeof(float));
+                }
+            }
+    }
 }
 
 /* ---- GEMM path ------------------------------------------------------------ */
@@ -163,7 +280,11 @@ typedef struct conv_job {
     const float *xpad;  /* padded mode: this image's padded input (C planes) */
     float *ytmp;        /* padded mode: this image's output at padded width */
     size_t plane, npad; /* padded mode: Hp * Wp and OH * Wp */
+    size_t wp;          /* padded mode: Wp */
     size_t n;           /* padded mode: the image */
+    bool rows;          /* padded mode: row-direct (padded_rows_direct) */
+    size_t rblock, nblocks, local; /* row-direct: rows per task, tasks per (image,
+                                      group), per-thread plane floats */
 } conv_job;
 
 static void conv_task(void *ctx, int64_t begin, int64_t end, int32_t thread) {
@@ -180,6 +301,36 @@ static void conv_task(void *ctx, int64_t begin, int64_t end, int32_t thread) {
         a.M = mg;
         a.K = cg * (size_t)prod3(p->k, p->nsp);
         a.a.packed = j->wpacked + g * j->gstride;
+        if (j->mode == MODE_PADDED_IB && j->rows) {
+            /* Task = (image, group, block of output rows): pad the block's
+             * phase-plane rows into this thread's buffer, then each row
+             * straight into y. */
+            size_t oh = (size_t)p->out[0], ow = (size_t)p->out[1];
+            size_t b = (size_t)t % j->nblocks, img = (size_t)t / j->nblocks;
+            n = img / (size_t)p->group, g = img % (size_t)p->group;
+            size_t oy0 = b * j->rblock, nr = LENS_MIN(j->rblock, oh - oy0);
+            size_t hq, wq;
+            padded_dims(p, &hq, &wq);
+            float *local = scratch + j->thread_floats - j->local;
+            pad_rows(p, j->x + n * (size_t)p->C * in_sz, g * cg, (g + 1) * cg, oy0,
+                     nr + (hq - oh), j->wp, j->plane, local);
+            a.a.packed = j->wpacked + g * j->gstride;
+            a.N = ow;
+            a.b.koff = j->koff;
+            a.bias = j->bias ? j->bias + g * mg : NULL;
+            a.ldc = a.ldr = out_sz;
+            a.act = p->act;
+            for (size_t oy = oy0; oy < oy0 + nr; oy++) {
+                size_t yoff = (n * (size_t)p->M + g * mg) * out_sz + oy * ow;
+                a.b.base = local + (oy - oy0) * j->wp;
+                a.c = j->y + yoff;
+                a.residual = j->res ? j->res + yoff : NULL;
+                for (size_t mi = 0; mi < j->plan.mt; mi++)
+                    for (size_t ni = 0; ni < j->plan.nt; ni++)
+                        lens_f32_gemm_tile(j->v, &j->plan, &a, mi, ni, scratch);
+            }
+            continue;
+        }
         if (j->mode == MODE_PADDED_IB) {
             /* Raw products at padded width; conv_compact applies the rest. */
             a.N = j->npad;
@@ -281,34 +432,10 @@ typedef struct pad_job {
 static void pad_task(void *ctx, int64_t begin, int64_t end, int32_t thread) {
     const pad_job *j = ctx;
     const lens_conv_params *p = j->p;
-    int64_t H = p->in[0], W = p->in[1], ph = p->pad[0], pw = p->pad[1];
-    int64_t sh = p->stride[0], sw = p->stride[1];
-    for (int64_t c = begin; c < end; c++) {
-        const float *xc = j->x + (size_t)(c * H * W);
-        float *d = j->xpad + (size_t)(c * sh * sw) * j->hp * j->wp;
-        for (int64_t py = 0; py < sh; py++)
-            for (int64_t px = 0; px < sw; px++)
-                for (size_t q = 0; q < j->hp; q++, d += j->wp) {
-                    int64_t iy = (int64_t)q * sh + py - ph;
-                    if (iy < 0 || iy >= H) {
-                        memset(d, 0, j->wp * sizeof(float));
-                        continue;
-                    }
-                    const float *row = xc + iy * W;
-                    /* Columns t with 0 <= t*sw + px - pw < W. */
-                    int64_t x0 = px - pw, wq = (int64_t)j->wp;
-                    int64_t lo = x0 < 0 ? (-x0 + sw - 1) / sw : 0;
-                    int64_t hi = W - x0 > 0 ? (W - x0 + sw - 1) / sw : 0;
-                    if (hi > wq) hi = wq;
-                    if (lo > hi) lo = hi;
-                    memset(d, 0, (size_t)lo * sizeof(float));
-                    if (sw == 1)
-                        memcpy(d + lo, row + x0 + lo, (size_t)(hi - lo) * sizeof(float));
-                    else
-                        for (int64_t t = lo; t < hi; t++) d[t] = row[x0 + t * sw];
-                    memset(d + hi, 0, (size_t)(wq - hi) * sizeof(float));
-                }
-    }
+    size_t planes = (size_t)(p->stride[0] * p->stride[1]), pl = j->hp * j->wp;
+    for (int64_t c = begin; c < end; c++)
+        pad_rows(p, j->x, (size_t)c, (size_t)c + 1, 0, j->hp, j->wp, pl,
+                 j->xpad + (size_t)c * planes * pl);
 }
 
 typedef struct compact_job {
@@ -361,6 +488,17 @@ void lens_conv_f32(const lens_conv_params *p, const lens_f32_gemm_variant *v,
     make_plan(p, v, threads, &j.plan);
     j.thread_floats = lens_round_up(j.plan.thread_floats, 16);
     j.scratch = scratch;
+    j.mode = conv_mode(p, v);
+    j.rows = j.mode == MODE_PADDED_IB && padded_rows_direct(p);
+    size_t local_plane = 0;
+    if (j.rows) {
+        /* Per-thread blocks of phase-plane rows after each thread's GEMM
+         * scratch (lens_conv_scratch_floats). */
+        j.rblock = rows_block(p, threads);
+        j.nblocks = ((size_t)p->out[0] + j.rblock - 1) / j.rblock;
+        j.local = rows_local_floats(p, threads, &local_plane);
+        j.thread_floats += j.local;
+    }
     /* Scratch: per-thread GEMM buffers, then the weights when they are
      * packed here, then the indirect paths' buffers (lens_conv_scratch_floats). */
     float *rest = scratch + j.thread_floats * (size_t)threads;
@@ -373,7 +511,6 @@ void lens_conv_f32(const lens_conv_params *p, const lens_f32_gemm_variant *v,
     }
     j.wpacked = wpacked;
     j.pointwise = is_pointwise(p);
-    j.mode = conv_mode(p, v);
     if (j.mode == MODE_IM2COL) {
         int64_t tasks = p->N * p->group * (int64_t)(j.plan.mt * j.plan.nt);
         lens_parallel_for(pool, tasks, 1, conv_task, &j);
@@ -394,6 +531,8 @@ void lens_conv_f32(const lens_conv_params *p, const lens_f32_gemm_variant *v,
     padded_dims(p, &hp, &wp);
     j.plane = hp * wp;
     j.npad = (size_t)p->out[0] * wp;
+    j.wp = wp;
+    if (j.rows) j.plane = local_plane; /* the offsets below index the per-thread block */
     size_t sh = (size_t)p->stride[0], sw = (size_t)p->stride[1];
     for (size_t c = 0, k = 0; c < cg; c++)
         for (size_t ky = 0; ky < (size_t)p->k[0]; ky++)
@@ -402,6 +541,10 @@ void lens_conv_f32(const lens_conv_params *p, const lens_f32_gemm_variant *v,
                 size_t phase = (c * sh + ry % sh) * sw + rx % sw;
                 koff[k] = phase * j.plane + ry / sh * wp + rx / sw;
             }
+    if (j.rows) {
+        lens_parallel_for(pool, p->N * p->group * (int64_t)j.nblocks, 1, conv_task, &j);
+        return;
+    }
     float *xpad = rest;
     j.xpad = xpad;
     j.ytmp = rest + lens_round_up(j.plane * (size_t)p->C * sh * sw, 16);

@@ -217,6 +217,12 @@ int main(void) {
         {1, 300, 8, 1, 7, 7, 1, 1, 1, 0, 0, LENS_ACT_RELU},
         {1, 260, 16, 1, 6, 8, 1, 1, 1, 0, 0, LENS_ACT_NONE},
         {2, 16, 7, 1, 1, 47, 1, 1, 1, 0, 0, LENS_ACT_CLIP},
+        /* The same edges on maps too large for the small-map im2col rule:
+         * padded width 16 x 9 rows = 144 columns (3 tiles), 16 x 7 = 112
+         * (2 tiles + 16), 14 x 5 at stride 2 = 70 (a tile + 22). */
+        {1, 30, 9, 1, 9, 14, 3, 1, 1, 1, 1, LENS_ACT_RELU},
+        {1, 29, 17, 1, 7, 14, 3, 1, 1, 1, 1, LENS_ACT_NONE},
+        {2, 9, 8, 1, 10, 25, 3, 2, 1, 1, 1, LENS_ACT_SILU},
     };
     for (size_t i = 0; i < LENS_ARRAY_LEN(c2); i++) {
         int64_t in[2] = {c2[i].h, c2[i].w}, k[2] = {c2[i].k, c2[i].k};
@@ -238,6 +244,30 @@ int main(void) {
         int64_t pb[2] = {pad, pad}, pe[2] = {pad, pad};
         run_case(ow % 2 ? pool : NULL, 2, 1, 3, 3, 3, in, k, s, d, pb, pe,
                  ow % 4 ? LENS_ACT_HARDSWISH : LENS_ACT_NONE, ow % 3 == 0, ow % 4 == 1);
+    }
+    /* Row-direct padded path (each output row its own GEMM, epilogue fused
+     * into the store): output widths around the 16-column vector and the
+     * 48-column tile, strides 1-4, K below and over the K block (256),
+     * output channels off the 8-row panel, 2 images, residual and act. */
+    {
+        const int64_t ows[] = {13, 14, 16, 17, 31, 32, 33, 47, 48, 49, 50, 63, 64, 65, 96, 97};
+        for (size_t i = 0; i < LENS_ARRAY_LEN(ows); i++) {
+            int64_t ow = ows[i], st = 1 + (int64_t)i % 4, kk = i % 3 ? 3 : 5;
+            int64_t pad = (kk - 1) / 2, ci = i % 2 ? 3 : 30, mo = i % 2 ? 16 : 17;
+            int64_t wi = (ow - 1) * st + kk - 2 * pad;
+            int64_t in[2] = {2 + (int64_t)i % 3, wi}, k[2] = {kk, kk}, s[2] = {st, st};
+            int64_t pb[2] = {pad, pad}, pe[2] = {pad, pad};
+            run_case(i % 2 ? pool : NULL, 2, 1 + (int64_t)(i % 4 == 0), ci, mo, 1, in, k, s, one,
+                     pb, pe, i % 3 ? LENS_ACT_SILU : LENS_ACT_NONE, i % 2 == 0, i % 3 != 1);
+        }
+    }
+    /* Row-direct with several row blocks on one thread (the per-thread
+     * phase-plane block holds 10 output rows of this one, 96 wide: 23 =
+     * 10+10+3), and the same on 2 threads with 2 images. */
+    {
+        int64_t in[2] = {92, 381}, k[2] = {3, 3}, s[2] = {4, 4}, pb[2] = {1, 1}, pe[2] = {1, 1};
+        run_case(NULL, 2, 1, 8, 16, 1, in, k, s, one, pb, pe, LENS_ACT_RELU, true, true);
+        run_case(pool, 2, 2, 8, 16, 1, in, k, s, one, pb, pe, LENS_ACT_SILU, false, true);
     }
     /* Asymmetric kernel / stride / pads. */
     {
