@@ -451,6 +451,73 @@ static void test_segment(void) {
           "300 classes refused: %s", lens_last_error());
 }
 
+/* The blocked argmax and the gather/row-copy upscale against the per-pixel
+ * definition (VISION.md): outputs wider than the argmax block (512) with a
+ * remainder, NaNs and ties, crop (outside columns and rows), upscale and
+ * downscale, counts summed from cells against counts of the mask. */
+static void test_segment_wide(void) {
+    static const int64_t shapes[][3] = {{5, 7, 1030}, {2, 3, 512}, {3, 1, 1}, {21, 9, 513}, {4, 40, 30}};
+    static const int32_t sources[][2] = {{2071, 23}, {1920, 1080}, {5, 3}, {300, 700}};
+    uint32_t seed = 12345;
+    for (size_t si = 0; si < LENS_ARRAY_LEN(shapes); si++) {
+        int64_t C = shapes[si][0], H = shapes[si][1], W = shapes[si][2], plane = H * W;
+        float *v = malloc((size_t)(C * plane) * sizeof *v);
+        for (int64_t i = 0; i < C * plane; i++) {
+            seed = seed * 1664525u + 1013904223u;
+            uint32_t r = seed >> 24;
+            v[i] = r < 8 ? NAN : (float)(r % 7); /* few values: many ties */
+        }
+        lens_tensor t = {LENS_DTYPE_FLOAT, 4, {1, C, H, W}, v};
+        vision_outputs o = {1, &t, NULL};
+        lens_vision_config cfg = base_cfg(LENS_TASK_SEGMENT, 64, 48);
+        for (size_t so = 0; so < LENS_ARRAY_LEN(sources); so++) {
+            for (int crop = 0; crop < 2; crop++) {
+                int32_t sw = sources[so][0], sh = sources[so][1];
+                float sx = 64.0f / (float)sw, sy = 48.0f / (float)sh;
+                lens_transform tf = {sx, sy, crop ? -3.5f : 0, crop ? -2.0f : 0, sw, sh};
+                lens_segmentation s;
+                if (vision_segment(&cfg, &o, &tf, &s) != LENS_OK) {
+                    CHECK(false, "wide segment %zu/%zu: %s", si, so, lens_last_error());
+                    continue;
+                }
+                int64_t counts[256] = {0};
+                int bad = 0;
+                for (int32_t y = 0; y < sh; y++) {
+                    double my = ((double)y + 0.5) * sy + tf.offset_y;
+                    for (int32_t x = 0; x < sw; x++) {
+                        double mx = ((double)x + 0.5) * sx + tf.offset_x;
+                        int want = LENS_SEGMENT_OUTSIDE;
+                        if (mx >= 0 && mx < 64 && my >= 0 && my < 48) {
+                            int64_t cx = (int64_t)floor(mx * (double)W / 64), cy = (int64_t)floor(my * (double)H / 48);
+                            if (cx >= W) cx = W - 1;
+                            if (cy >= H) cy = H - 1;
+                            int64_t i = cy * W + cx;
+                            float best = v[i];
+                            want = 0;
+                            if (isnan(best)) best = -INFINITY;
+                            for (int64_t k = 1; k < C; k++)
+                                if (v[k * plane + i] > best) best = v[k * plane + i], want = (int)k;
+                        }
+                        uint8_t got = s.mask[(size_t)y * (size_t)sw + (size_t)x];
+                        counts[got]++;
+                        if (got != want && bad++ < 3)
+                            CHECK(false, "wide segment %zu/%zu/%d: (%d, %d) is %d, want %d", si, so, crop, (int)x,
+                                  (int)y, got, want);
+                    }
+                }
+                for (int32_t c = 0; c < s.n_classes; c++)
+                    CHECK(s.classes[c].pixels == counts[c], "wide segment %zu/%zu/%d: class %d has %lld pixels, mask %lld",
+                          si, so, crop, (int)c, (long long)s.classes[c].pixels, (long long)counts[c]);
+                CHECK(s.outside_pixels == counts[LENS_SEGMENT_OUTSIDE] && (crop || s.outside_pixels == 0),
+                      "wide segment %zu/%zu/%d: outside %lld, mask %lld", si, so, crop, (long long)s.outside_pixels,
+                      (long long)counts[LENS_SEGMENT_OUTSIDE]);
+                lens_segmentation_free(&s);
+            }
+        }
+        free(v);
+    }
+}
+
 int main(void) {
     test_nms();
     test_map_box();
@@ -461,6 +528,7 @@ int main(void) {
     test_unknown_layout();
     test_classify();
     test_segment();
+    test_segment_wide();
     if (g_failures) {
         fprintf(stderr, "%d check(s) failed\n", g_failures);
         return 1;
