@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "vision/seg_kernels.h"
 #include "vision/vision_internal.h"
 
 lens_status vision_segment_plan(const lens_vision_config *cfg, const vision_outputs *o, vision_seg_plan *p) {
@@ -73,12 +74,13 @@ static void axis_map(int32_t n_src, float scale, float offset, int32_t in_size, 
 /* Class per output cell of a float [C, plane] tensor: first maximum wins,
  * NaN never wins (a NaN in channel 0 counts as -inf). Channels are walked
  * outermost per block of pixels, so each plane is read sequentially (the
- * pixel-outer order strides over C planes, C streams at once) and the inner
- * loop is branch-free. Rows of cls are `stride` apart; out of plane cells,
- * row r holds cells [r * w, r * w + w). */
+ * pixel-outer order strides over C planes, C streams at once), and each
+ * step is a branch-free kernel of the seg family (seg_kernels.h). Rows of
+ * cls are `stride` apart; row r holds cells [r * w, r * w + w). */
 static void argmax_planes(const float *v, int64_t channels, int64_t h, int64_t w, uint8_t *cls, int64_t stride) {
     float best[SEG_ARGMAX_BLOCK];
-    uint8_t idx[SEG_ARGMAX_BLOCK];
+    int32_t idx[SEG_ARGMAX_BLOCK];
+    const lens_seg_kernels *kern = lens_seg_kernels_best();
     int64_t plane = h * w;
     for (int64_t r = 0; r < h; r++) {
         for (int64_t x0 = 0; x0 < w; x0 += SEG_ARGMAX_BLOCK) {
@@ -88,16 +90,10 @@ static void argmax_planes(const float *v, int64_t channels, int64_t h, int64_t w
                 best[i] = b != b ? -INFINITY : b;
                 idx[i] = 0;
             }
-            for (int64_t k = 1; k < channels; k++) {
-                const float *p = v + k * plane + base;
-                uint8_t kk = (uint8_t)k;
-                for (int64_t i = 0; i < n; i++) {
-                    bool m = p[i] > best[i];
-                    best[i] = m ? p[i] : best[i];
-                    idx[i] = m ? kk : idx[i];
-                }
-            }
-            memcpy(cls + r * stride + x0, idx, (size_t)n);
+            for (int64_t k = 1; k < channels; k++)
+                kern->argmax_step(v + k * plane + base, best, idx, (int32_t)k, (size_t)n);
+            uint8_t *o = cls + r * stride + x0;
+            for (int64_t i = 0; i < n; i++) o[i] = (uint8_t)idx[i];
         }
     }
 }

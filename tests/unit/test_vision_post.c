@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "vision/seg_kernels.h"
 #include "vision/vision_internal.h"
 
 static int g_failures;
@@ -518,6 +519,47 @@ static void test_segment_wide(void) {
     }
 }
 
+/* Every variant of the seg kernel family against the reference (the first
+ * entry) at every length 0..80 (covering any vector width and remainder)
+ * and around the argmax block (512): NaN, infinities, ties, -0. */
+static void test_seg_kernels(void) {
+    size_t nv;
+    const lens_seg_kernels *v = lens_seg_kernels_variants(&nv), *ref = &v[0];
+    CHECK(nv >= 1 && lens_seg_kernels_best() != NULL, "seg kernel table");
+    static const float pool[] = {0.0f, -0.0f, 1.0f, 1.0f, -1.0f, 2.5f, NAN, INFINITY, -INFINITY, 3.0f, -7.0f};
+    size_t lens[90], nl = 0;
+    for (size_t n = 0; n <= 80; n++) lens[nl++] = n;
+    lens[nl++] = 511, lens[nl++] = 512, lens[nl++] = 513;
+    float x[520], b0[520], b1[520];
+    int32_t i0[520], i1[520];
+    uint32_t seed = 99;
+    for (size_t vi = 1; vi < nv; vi++) {
+        if (!v[vi].supported(lens_cpu_features())) continue;
+        for (size_t li = 0; li < nl; li++) {
+            size_t n = lens[li];
+            for (size_t i = 0; i < n + 4; i++) {
+                seed = seed * 1664525u + 1013904223u;
+                x[i] = pool[(seed >> 16) % LENS_ARRAY_LEN(pool)];
+                seed = seed * 1664525u + 1013904223u;
+                b0[i] = b1[i] = (seed >> 16) % 5 == 0 ? -INFINITY : pool[(seed >> 20) % 6];
+                i0[i] = i1[i] = (int32_t)(i % 3);
+            }
+            ref->argmax_step(x, b0, i0, 7, n);
+            v[vi].argmax_step(x, b1, i1, 7, n);
+            bool same = true;
+            for (size_t i = 0; i < n + 4; i++)
+                same = same && i0[i] == i1[i] && memcmp(&b0[i], &b1[i], sizeof b0[i]) == 0;
+            CHECK(same, "%s argmax_step differs from the reference at n = %zu", v[vi].name, n);
+        }
+    }
+    /* the reference itself, by hand: NaN and ties never replace */
+    float bx[4] = {1, 1, NAN, 5}, bb[4] = {0, 1, 0, -INFINITY};
+    int32_t bi[4] = {0, 0, 0, 0};
+    ref->argmax_step(bx, bb, bi, 3, 4);
+    CHECK(bi[0] == 3 && bi[1] == 0 && bi[2] == 0 && bi[3] == 3 && bb[0] == 1 && bb[3] == 5,
+          "argmax_step by hand: %d %d %d %d", (int)bi[0], (int)bi[1], (int)bi[2], (int)bi[3]);
+}
+
 int main(void) {
     test_nms();
     test_map_box();
@@ -529,6 +571,7 @@ int main(void) {
     test_classify();
     test_segment();
     test_segment_wide();
+    test_seg_kernels();
     if (g_failures) {
         fprintf(stderr, "%d check(s) failed\n", g_failures);
         return 1;
