@@ -392,7 +392,7 @@ static lens_status do_detect(const run_ctx *c, lens_vision_session *s, FILE *f, 
 
 static lens_status do_segment(const run_ctx *c, lens_vision_session *s, FILE *f, const char *path, lens_image *img) {
     lens_segmentation r;
-    LENS_TRY(lens_segment(s, img, &r));
+    LENS_TRY(vision_session_segment(s, img, c->out_dir != NULL, &r)); /* the mask only to write it */
     lens_status st = LENS_OK;
     if (c->json) {
         char *j;

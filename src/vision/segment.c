@@ -100,6 +100,11 @@ static void argmax_planes(const float *v, int64_t channels, int64_t h, int64_t w
 
 lens_status vision_segment(const lens_vision_config *cfg, const vision_outputs *o, const lens_transform *tf,
                            lens_segmentation *out) {
+    return vision_segment_ex(cfg, o, tf, true, out);
+}
+
+lens_status vision_segment_ex(const lens_vision_config *cfg, const vision_outputs *o, const lens_transform *tf,
+                              bool want_mask, lens_segmentation *out) {
     memset(out, 0, sizeof *out);
     if (!tf) return lens_error(LENS_STATUS_INVALID_ARGUMENT, "segment: no transform");
     vision_seg_plan p;
@@ -122,12 +127,12 @@ lens_status vision_segment(const lens_vision_config *cfg, const vision_outputs *
     int32_t *my = lens_malloc((size_t)sh * sizeof *my);
     int64_t *col_n = lens_calloc((size_t)stride, sizeof *col_n); /* source columns per cell */
     int64_t *row_n = lens_calloc((size_t)p.height, sizeof *row_n); /* source rows per output row */
-    uint8_t *mask = lens_malloc(mask_bytes);
+    uint8_t *mask = want_mask ? lens_malloc(mask_bytes) : NULL;
     size_t lbytes = (size_t)p.n_classes * sizeof(lens_segment_class);
     char nb[32];
     for (int32_t c = 0; c < p.n_classes; c++) lbytes += strlen(vision_label(cfg, c, nb, sizeof nb)) + 1;
     lens_segment_class *classes = lens_malloc(lbytes);
-    if (!cls || !mx || !my || !col_n || !row_n || !mask || !classes) {
+    if (!cls || !mx || !my || !col_n || !row_n || (want_mask && !mask) || !classes) {
         lens_free(cls);
         lens_free(mx);
         lens_free(my);
@@ -162,7 +167,7 @@ lens_status vision_segment(const lens_vision_config *cfg, const vision_outputs *
     /* Nearest-neighbour upscale: a gather through the column map per
      * distinct source row, a copy of the row above when a row maps to the
      * same output row (most of them when upscaling). */
-    for (int32_t y = 0; y < sh; y++) {
+    for (int32_t y = 0; want_mask && y < sh; y++) {
         uint8_t *row = mask + (size_t)y * (size_t)sw;
         if (y > 0 && my[y] == my[y - 1]) {
             memcpy(row, row - sw, (size_t)sw);

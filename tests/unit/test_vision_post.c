@@ -512,6 +512,13 @@ static void test_segment_wide(void) {
                 CHECK(s.outside_pixels == counts[LENS_SEGMENT_OUTSIDE] && (crop || s.outside_pixels == 0),
                       "wide segment %zu/%zu/%d: outside %lld, mask %lld", si, so, crop, (long long)s.outside_pixels,
                       (long long)counts[LENS_SEGMENT_OUTSIDE]);
+                lens_segmentation c;
+                CHECK(vision_segment_ex(&cfg, &o, &tf, false, &c) == LENS_OK && c.mask == NULL && c.width == sw &&
+                          c.height == sh && c.outside_pixels == s.outside_pixels && c.n_classes == s.n_classes,
+                      "wide segment %zu/%zu/%d: counts without a mask", si, so, crop);
+                for (int32_t k = 0; k < c.n_classes && k < s.n_classes; k++)
+                    CHECK(c.classes[k].pixels == s.classes[k].pixels, "counts without a mask: class %d", (int)k);
+                lens_segmentation_free(&c);
                 lens_segmentation_free(&s);
             }
         }
