@@ -698,10 +698,14 @@ static int vision_main(const cli_command *cmd, lens_task task, int argc, char **
     /* Threads: images in parallel first (one worker per thread, one
      * intra-op thread each: decode, preprocessing and post-processing are
      * serial per image, so this keeps every core busy), the rest of the
-     * threads inside each run when there are fewer images than threads. */
+     * threads inside each run when there are fewer images than threads.
+     * At most one worker per core: more would only add sessions (memory)
+     * without adding throughput. */
     int32_t threads = sopt.threads > 0 ? sopt.threads : lens_cpu_count();
-    size_t n_workers = LENS_MIN((size_t)threads, inputs.n);
-    const char *env_workers = getenv("LENS_VISION_WORKERS"); /* experiments */
+    size_t n_workers = LENS_MIN(LENS_MIN((size_t)threads, inputs.n), (size_t)lens_cpu_count());
+    /* LENS_VISION_WORKERS=N forces N workers (the split experiments of
+     * bench/e2e, and tests running more workers than cores) */
+    const char *env_workers = getenv("LENS_VISION_WORKERS");
     if (env_workers && atoi(env_workers) > 0) n_workers = LENS_MIN((size_t)atoi(env_workers), inputs.n);
     if (n_workers < 1) n_workers = 1;
     lens_session_options wopt = sopt;
