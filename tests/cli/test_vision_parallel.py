@@ -1,8 +1,7 @@
 #!/usr/bin/python3
 """lens classify / detect / segment over folders with several workers: the output
-must be byte-identical to a one-thread run, whatever the thread count (2, 3,
-and 8 workers forced through LENS_VISION_WORKERS, more than this machine's
-cores). Checks
+must be byte-identical to a one-thread run, whatever the thread count (2, and
+8 workers forced through LENS_VISION_WORKERS, more than most machines' cores). Checks
 stdout (JSON Lines and text), stderr (error lines in input order; the final
 timing line without its numbers), the exit status and every file written with
 -o, on folders of good and bad images (unreadable, truncated, empty, over
@@ -110,7 +109,6 @@ def main():
 
     cases = [
         ("classify", "digits.onnx", []),
-        ("classify", "digits.onnx", ["--top", "3"]),
         ("detect", "shapes_det.onnx", ["--conf", "0.05"]),
         ("segment", "shapes_seg.onnx", []),
         ("segment", "shapes_seg.onnx", ["--resize", "crop"]),
@@ -127,7 +125,7 @@ def main():
                 n += 1
                 tag = "%s %s %s %s" % (cmd, model, " ".join(extra + fmt), "twins" if len(inputs) > 1 else "mixed")
                 outs = {}
-                for threads in (1, 2, 3, 8):
+                for threads in (1, 2, 8):
                     od = os.path.join(work, "out%d_t%d" % (n, threads))
                     rc, out, err = lens(cmd, mpath, *inputs, *fmt, *extra, *common, "-o", od,
                                         "--threads", threads, workers=threads if threads == 8 else None)
@@ -138,7 +136,7 @@ def main():
                 check(rc1 == 1, "%s: one thread: exit 1 (some images fail)" % tag, rc1)
                 check(len(out1) > 0 and err1.count(b"\n") >= 2, "%s: one thread printed results and errors" % tag,
                       err1)
-                for threads in (2, 3, 8):
+                for threads in (2, 8):
                     rc, out, err, od = outs[threads]
                     check(rc == rc1, "%s: %d threads: same exit status" % (tag, threads), (rc, rc1))
                     check(out == out1, "%s: %d threads: same stdout" % (tag, threads),
