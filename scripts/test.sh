@@ -27,9 +27,10 @@ echo "== ThreadSanitizer: concurrency tests =="
 # One model shared by 8 threads (test_concurrency), the thread pool and the
 # runtime's concurrent sessions, under TSan: any data race fails.
 cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLENS_WERROR=ON -DLENS_TSAN=ON >/dev/null
-ninja -C build-tsan test_concurrency test_threadpool test_runtime
+# The CLI's folder runs (several workers, a reorder ring) as well.
+ninja -C build-tsan test_concurrency test_threadpool test_runtime lens
 (cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-   ctest --output-on-failure -R '^unit\.test_(concurrency|threadpool|runtime)$')
+   ctest --output-on-failure -R '^(unit\.test_(concurrency|threadpool|runtime)|cli\.vision_parallel)$')
 
 echo "== short fuzzing (clang + libFuzzer + ASan + UBSan) =="
 # Every fuzz target for LENS_FUZZ_SECONDS each (default 20), then ctest

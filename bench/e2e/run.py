@@ -3,8 +3,15 @@
 JPEGs against a seed-style Python pipeline and against OpenCV preprocessing +
 ONNX Runtime, plus peak RSS of `lens bench` against the ORT runner.
 
-    bench/e2e/run.py [--lens build/lens] [--threads 1] [--rounds 2]
+    bench/e2e/run.py [--lens build/lens] [--threads 1,all] [--rounds 2]
                      [--images 100] [--cache DIR] [--only NAME,...]
+
+--threads is a comma-separated list of modes, one table each: a number N
+runs every engine on N threads (lens --threads N, cv2.setNumThreads(N),
+torch.set_num_threads(N), ORT intraOpNumThreads N); `all` lets every engine
+use the machine as its defaults would (lens without --threads: all cores;
+OpenCV's and PyTorch's default thread counts; ORT intraOpNumThreads = the
+cores).
 
 Images: --images JPEGs of 1920x1080 made from scikit-image's sample photos
 (scaled, flipped and tiled to fill the frame, a brightness ramp and Gaussian
@@ -15,7 +22,7 @@ Pipelines, each in its own process, in an order that rotates between rounds
 (the machine is shared: compare ratios from the same run):
   lens    `lens TASK MODEL DIR --json --threads T`: decode, preprocess,
           inference and post-processing of every image; wall time of the
-          whole process (model load included).
+          whole process (model load included), and its peak RSS.
   python  the seed-style script: cv2.imread, cvtColor, resize (letterbox
           where the model wants it), normalise in numpy, inference with
           cv2.dnn when it loads the model, else the same network as frozen
@@ -26,11 +33,14 @@ Pipelines, each in its own process, in an order that rotates between rounds
           ONNX Runtime's median inference time (bench/compare/ort_bench.js,
           same threads); post-processing is not counted, which favours it.
 
+Peak RSS: of the lens run itself (all its workers' sessions), and of
+`lens bench MODEL` against `node ort_bench.js MODEL` at the same threads.
+
 Models: the bundled ones in models/ (docs/MODELS.md) that are present, and
 parity exports from --models-dir (bench/compare/export.py --out DIR):
 resnet18 (classify, 224, ImageNet normalisation) and
 lraspp_mobilenet_v3_large (segment, 520). A missing model is skipped with a
-note. Results: a markdown table on stdout and JSON in --out.
+note. Results: a markdown table per thread mode on stdout, JSON in --out.
 """
 import argparse
 import json
@@ -162,7 +172,8 @@ def postprocess(cv2, np, spec, out, orig_hw):
 def worker(kind, spec, folder, threads):
     import cv2
     import numpy as np
-    cv2.setNumThreads(threads)
+    if threads > 0:  # 0: OpenCV's default
+        cv2.setNumThreads(threads)
     files = sorted(os.path.join(folder, f) for f in os.listdir(folder) if f.endswith(".jpg"))
     if kind == "pre":
         t0 = time.perf_counter()
@@ -185,7 +196,8 @@ def worker(kind, spec, folder, threads):
             return dict(skipped="cv2.dnn cannot load it (%s) and there is no TorchScript %s"
                         % (dnn_error, os.path.basename(pt)))
         import torch
-        torch.set_num_threads(threads)
+        if threads > 0:  # 0: PyTorch's default
+            torch.set_num_threads(threads)
         net = torch.jit.load(pt)
         engine = "torch"
     for f in files:
@@ -207,16 +219,25 @@ def worker(kind, spec, folder, threads):
 
 # ---- driver --------------------------------------------------------------------
 
+def lens_threads(threads):
+    """lens's flag for a thread mode: none for 0 (its default, all cores)."""
+    return ["--threads", str(threads)] if threads > 0 else []
+
+
 def run_lens(lens, spec, folder, threads, n):
-    cmd = [lens, spec["task"], spec["path"], folder, "--json", "--threads", str(threads)]
+    cmd = [lens, spec["task"], spec["path"], folder, "--json"] + lens_threads(threads)
     cmd += spec["flags"]
+    # /usr/bin/time -v reports the peak RSS on stderr after lens's own lines
     t0 = time.perf_counter()
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    r = subprocess.run(["/usr/bin/time", "-v"] + cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     dt = time.perf_counter() - t0
     lines = [l for l in r.stdout.splitlines() if l.strip()]
     if r.returncode != 0 or len(lines) != n:
         return dict(error="exit %d, %d results: %s" % (r.returncode, len(lines), r.stderr[-300:]))
-    return dict(seconds=dt, images=n)
+    m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", r.stderr)
+    stages = re.search(r"per image: (.*)", r.stderr)
+    return dict(seconds=dt, images=n, rss_mb=int(m.group(1)) / 1024.0 if m else None,
+                stages=stages.group(1) if stages else None)
 
 
 def run_worker(kind, spec, folder, threads):
@@ -227,9 +248,17 @@ def run_worker(kind, spec, folder, threads):
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
+def ort_threads(threads):
+    """ORT's intraOpNumThreads for a thread mode: the cores for 0."""
+    return threads if threads > 0 else os.cpu_count()
+
+
+ORT_BENCH = os.path.join(ROOT, "bench", "compare", "ort_bench.js")
+
+
 def run_ort(spec, threads, runs=20):
-    r = subprocess.run(["node", os.path.join(ROOT, "bench", "compare", "ort_bench.js"),
-                        spec["path"], str(threads), str(runs), "3"],
+    r = subprocess.run(["node", ORT_BENCH,
+                        spec["path"], str(ort_threads(threads)), str(runs), "3"],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if r.returncode != 0:
         return dict(error=r.stderr.strip()[-300:])
@@ -252,14 +281,104 @@ def median(v):
     return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
 
 
+def parse_modes(text):
+    """'1,all' -> [1, 0] (0 = every engine's default, all cores)."""
+    modes = []
+    for t in filter(None, text.split(",")):
+        t = t.strip()
+        modes.append(0 if t == "all" else int(t))
+        if modes[-1] < 0:
+            raise ValueError(t)
+    return modes
+
+
+def mode_name(threads):
+    return "all cores (%d), each engine's defaults" % os.cpu_count() if threads == 0 else \
+        "%d thread%s everywhere" % (threads, "" if threads == 1 else "s")
+
+
+def measure(lens, todo, folder, threads, a):
+    res = {s["name"]: dict(lens=[], python=[], pre=[], ort=[], rss_run=[], stages=[], py_engine=None,
+                           notes=[]) for s in todo}
+    kinds = ["lens", "python", "pre", "ort"]
+    for rnd in range(a.rounds):
+        for s in todo:
+            order = kinds[rnd % len(kinds):] + kinds[:rnd % len(kinds)]
+            r = res[s["name"]]
+            for k in order:
+                if k == "lens":
+                    out = run_lens(lens, s, folder, threads, a.images)
+                elif k == "ort":
+                    out = run_ort(s, threads)
+                else:
+                    out = run_worker(k, s, folder, threads)
+                if "error" in out or "skipped" in out:
+                    msg = "%s: %s" % (k, out.get("error") or out.get("skipped"))
+                    if msg not in r["notes"]:
+                        r["notes"].append(msg)
+                    continue
+                if k == "ort":
+                    r["ort"].append(out["median_ms"])
+                else:
+                    r[k].append(out["seconds"] / out["images"] * 1000.0)
+                    if k == "python":
+                        r["py_engine"] = out["engine"]
+                    if k == "lens":
+                        if out.get("rss_mb"):
+                            r["rss_run"].append(out["rss_mb"])
+                        r["stages"].append(out.get("stages"))
+                print("threads %s round %d %-28s %-6s %s" % (threads or "all", rnd, s["name"], k,
+                                                             json.dumps(out)), file=sys.stderr)
+    # Peak RSS: lens bench vs the ORT runner, same model, threads, 5 runs.
+    for s in todo:
+        r = res[s["name"]]
+        r["rss_lens_mb"] = peak_rss([lens, "bench", s["path"]] + lens_threads(threads) +
+                                    ["--runs", "5", "--warmup", "1"])
+        r["rss_ort_mb"] = peak_rss(["node", ORT_BENCH,
+                                    s["path"], str(ort_threads(threads)), "5", "1"])
+        r["rss_run_mb"] = max(r["rss_run"]) if r["rss_run"] else None
+    return res
+
+
+def print_table(todo, res, folder, threads, a, load):
+    print("\nimages: %d x 1920x1080 JPEG (%s); %s; rounds %d; load average %.1f %.1f %.1f\n"
+          % (a.images, folder, mode_name(threads), a.rounds, *load))
+    print("| model | task | lens img/s | python img/s (engine) | cv2+ORT img/s | lens/python | "
+          "lens/cv2+ORT | peak RSS lens run MB | peak RSS lens bench MB | peak RSS ORT MB |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    fmt = lambda v: "%.1f" % v if v else "n/a"
+    for s in todo:
+        r = res[s["name"]]
+        lm, pm = median(r["lens"]), median(r["python"])
+        pre, ort = median(r["pre"]), median(r["ort"])
+        lips = 1000.0 / lm if lm else None
+        pips = 1000.0 / pm if pm else None
+        oips = 1000.0 / (pre + ort) if pre is not None and ort is not None else None
+        r.update(lens_ips=lips, python_ips=pips, cv2_ort_ips=oips, pre_ms=pre, ort_ms=ort)
+        print("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            s["name"], s["task"], fmt(lips),
+            fmt(pips) + (" (%s)" % r["py_engine"] if r["py_engine"] else ""), fmt(oips),
+            "%.2f" % (lips / pips) if lips and pips else "n/a",
+            "%.2f" % (lips / oips) if lips and oips else "n/a",
+            fmt(r["rss_run_mb"]), fmt(r["rss_lens_mb"]), fmt(r["rss_ort_mb"])))
+    for s in todo:
+        for n in res[s["name"]]["notes"]:
+            print("- %s: %s" % (s["name"], n))
+        st = [x for x in res[s["name"]]["stages"] if x]
+        if st:
+            print("- %s: lens per image and stage (wall time, summed over workers): %s" % (s["name"], st[-1]))
+
+
 def main():
+    global ORT_BENCH
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
         kind, spec, folder, threads = sys.argv[2], json.loads(sys.argv[3]), sys.argv[4], int(sys.argv[5])
         print(json.dumps(worker(kind, spec, folder, threads)))
         return
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--lens", default=None, help="lens binary (default: build/lens, else build-*/lens)")
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--threads", default="1,all",
+                    help="comma-separated modes: N threads everywhere, or all (each engine's defaults)")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--images", type=int, default=100)
     ap.add_argument("--cache", default=os.path.expanduser("~/.cache/lens-e2e"))
@@ -267,7 +386,14 @@ def main():
                     help="parity exports from bench/compare/export.py")
     ap.add_argument("--only", default="", help="comma-separated model names")
     ap.add_argument("--out", default=None, help="JSON results (default: CACHE/e2e.json)")
+    ap.add_argument("--ort-bench", default=ORT_BENCH,
+                    help="ORT runner (bench/compare/ort_bench.js of a checkout with its node_modules)")
     a = ap.parse_args()
+    ORT_BENCH = a.ort_bench
+    try:
+        modes = parse_modes(a.threads)
+    except ValueError:
+        sys.exit("--threads: expected numbers or 'all', comma-separated")
     lens = a.lens
     if not lens:
         for c in ["build/lens", "build-perf2/lens", "build-perf/lens"]:
@@ -286,70 +412,19 @@ def main():
             notes.append("%s: %s missing, skipped" % (s["name"], s["path"]))
             continue
         todo.append(s)
-    res = {s["name"]: dict(lens=[], python=[], pre=[], ort=[], py_engine=None, notes=[])
-           for s in todo}
-    kinds = ["lens", "python", "pre", "ort"]
-    for rnd in range(a.rounds):
-        for s in todo:
-            order = kinds[rnd % len(kinds):] + kinds[:rnd % len(kinds)]
-            r = res[s["name"]]
-            for k in order:
-                if k == "lens":
-                    out = run_lens(lens, s, folder, a.threads, a.images)
-                elif k == "ort":
-                    out = run_ort(s, a.threads)
-                else:
-                    out = run_worker(k, s, folder, a.threads)
-                if "error" in out or "skipped" in out:
-                    msg = "%s: %s" % (k, out.get("error") or out.get("skipped"))
-                    if msg not in r["notes"]:
-                        r["notes"].append(msg)
-                    continue
-                if k == "ort":
-                    r["ort"].append(out["median_ms"])
-                else:
-                    r[k].append(out["seconds"] / out["images"] * 1000.0)
-                    if k == "python":
-                        r["py_engine"] = out["engine"]
-                print("round %d %-28s %-6s %s" % (rnd, s["name"], k,
-                                                  json.dumps(out)), file=sys.stderr)
-    # Peak RSS: lens bench vs the ORT runner, same model, threads, 5 runs.
-    for s in todo:
-        r = res[s["name"]]
-        r["rss_lens_mb"] = peak_rss([lens, "bench", s["path"], "--threads", str(a.threads),
-                                     "--runs", "5", "--warmup", "1"])
-        r["rss_ort_mb"] = peak_rss(["node", os.path.join(ROOT, "bench", "compare", "ort_bench.js"),
-                                    s["path"], str(a.threads), "5", "1"])
-    load = os.getloadavg()
-    print("\nimages: %d x 1920x1080 JPEG (%s); threads %d; rounds %d; load average %.1f %.1f %.1f\n"
-          % (a.images, folder, a.threads, a.rounds, *load))
-    print("| model | task | lens img/s | python img/s (engine) | cv2+ORT img/s | lens/python | "
-          "lens/cv2+ORT | peak RSS lens MB | peak RSS ORT MB |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    fmt = lambda v: "%.1f" % v if v else "n/a"
-    for s in todo:
-        r = res[s["name"]]
-        lm, pm = median(r["lens"]), median(r["python"])
-        pre, ort = median(r["pre"]), median(r["ort"])
-        lips = 1000.0 / lm if lm else None
-        pips = 1000.0 / pm if pm else None
-        oips = 1000.0 / (pre + ort) if pre is not None and ort is not None else None
-        r.update(lens_ips=lips, python_ips=pips, cv2_ort_ips=oips, pre_ms=pre, ort_ms=ort)
-        print("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-            s["name"], s["task"], fmt(lips),
-            fmt(pips) + (" (%s)" % r["py_engine"] if r["py_engine"] else ""), fmt(oips),
-            "%.2f" % (lips / pips) if lips and pips else "n/a",
-            "%.2f" % (lips / oips) if lips and oips else "n/a",
-            fmt(r["rss_lens_mb"]), fmt(r["rss_ort_mb"])))
-    for s in todo:
-        for n in res[s["name"]]["notes"]:
-            notes.append("%s: %s" % (s["name"], n))
+    results = []
+    for threads in modes:
+        res = measure(lens, todo, folder, threads, a)
+        results.append((threads, res, os.getloadavg()))
+    for threads, res, load in results:
+        print_table(todo, res, folder, threads, a, load)
     for n in notes:
         print("- " + n)
     out = a.out or os.path.join(a.cache, "e2e.json")
     with open(out, "w") as f:
-        json.dump(dict(lens=lens, threads=a.threads, rounds=a.rounds, images=a.images,
-                       load=load, results=res, notes=notes), f, indent=1)
+        json.dump(dict(lens=lens, rounds=a.rounds, images=a.images, cpus=os.cpu_count(),
+                       modes=[dict(threads=t or "all", load=l, results=r) for t, r, l in results],
+                       notes=notes), f, indent=1)
     print("\nJSON: " + out)
 
 

@@ -3,6 +3,7 @@
  * lens_vision_options, the library does the work, this file prints. */
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +31,8 @@ static int segment_main(int argc, char **argv);
     "  --layout nchw|nhwc     input tensor layout\n"                                                     \
     "  --labels FILE          class names, one per line (must match the model's classes)\n"           \
     "  --output-layout NAME   how to read the outputs (see docs/METADATA.md)\n"                         \
-    "  --threads N            threads per run (default 0: all cores)\n"                                 \
+    "  --threads N            threads in all (default 0: all cores); a folder runs\n"               \
+    "                         that many images at once\n"                                         \
     "  --max-pixels N         refuse larger images (default 100 megapixels)\n"                          \
     "  --no-scaled-decode     decode JPEGs at full size\n"                                              \
     "  -h, --help             show this help\n"                                                          \
@@ -247,17 +249,57 @@ static bool add_input(path_list *l, const char *arg) {
 
 /* ---- per image ------------------------------------------------------------ */
 
+/* A folder runs on a pool of workers (vision_worker), each with its own
+ * lens_vision_session (engine session, input tensor, timings) over the one
+ * shared, read-only pipeline and model; each takes the next image, decodes,
+ * runs and formats it into an image_result. Results are printed strictly in
+ * input order through a reorder ring of `window` slots: a worker takes
+ * image i only once every image before i - window has been printed, so at
+ * most `window` results wait at a time (memory stays bounded whatever the
+ * folder holds). What is printed, and in what order, is exactly what one
+ * worker would print: stdout text, then the image's error line on stderr,
+ * then stdout is flushed, image after image. */
+
+/* What one image printed: text for stdout (open_memstream'd, owned) and the
+ * error message (owned), if any. */
+typedef struct image_result {
+    char *text;
+    size_t text_len;
+    char *err;
+    bool ok;
+    bool ready;
+} image_result;
+
 typedef struct run_ctx {
     const cli_command *cmd;
     lens_task task;
-    lens_pipeline *pipeline;
-    lens_vision_session *session;
+    const lens_pipeline *pipeline;
     lens_decode_options dopt;
     const char *out_dir;
     bool json;
     bool bar; /* a progress bar is on stderr: clear its line before a message */
-    double decode_ms;
+    /* the inputs (borrowed) and, per input, whether its output files share a
+     * name with an earlier input's: such an image waits until every earlier
+     * one is printed, so the last one wins as in a serial run */
+    char *const *paths;
+    const bool *wait_turn;
+    size_t n;
+    /* shared state, under mu */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    size_t next_take, next_emit, failed;
+    image_result *ring; /* window slots, image i in ring[i % window] */
+    size_t window;
 } run_ctx;
+
+/* One worker: a session and what it measured. */
+typedef struct vision_worker {
+    run_ctx *c;
+    lens_vision_session *session;
+    double decode_ms;
+    pthread_t thread;
+    bool started;
+} vision_worker;
 
 /* "dir/cat.jpg" -> "cat" */
 static void base_name(const char *path, char *buf, size_t size) {
@@ -274,11 +316,15 @@ static double now_ms(void) {
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static void image_error(const run_ctx *c, const char *path) {
+/* Keeps this thread's lens_last_error() for printing in order. */
+static void image_error(image_result *r, const char *path) {
     const char *msg = lens_last_error();
-    if (c->bar) fputs("\r\033[K", stderr);
-    if (strstr(msg, path)) cli_error(c->cmd->name, "%s", msg);
-    else cli_error(c->cmd->name, "%s: %s", path, msg);
+    size_t n = strlen(msg) + strlen(path) + 3;
+    free(r->err);
+    r->err = malloc(n);
+    if (!r->err) return;
+    if (strstr(msg, path)) snprintf(r->err, n, "%s", msg);
+    else snprintf(r->err, n, "%s: %s", path, msg);
 }
 
 static lens_status write_out(const run_ctx *c, const char *path, const char *suffix, const lens_image *img) {
@@ -288,24 +334,24 @@ static lens_status write_out(const run_ctx *c, const char *path, const char *suf
     return lens_image_write_file(out, img, 0);
 }
 
-static void print_json_line(char *json) {
-    fputs(json, stdout);
-    fputc('\n', stdout);
+static void print_json_line(FILE *f, char *json) {
+    fputs(json, f);
+    fputc('\n', f);
     free(json);
 }
 
-static lens_status do_classify(run_ctx *c, const char *path, lens_image *img) {
+static lens_status do_classify(const run_ctx *c, lens_vision_session *s, FILE *f, const char *path, lens_image *img) {
     lens_classification r;
-    LENS_TRY(lens_classify(c->session, img, &r));
+    LENS_TRY(lens_classify(s, img, &r));
     lens_status st = LENS_OK;
     if (c->json) {
         char *j;
         st = lens_classification_json(&r, path, &j);
-        if (st == LENS_OK) print_json_line(j);
+        if (st == LENS_OK) print_json_line(f, j);
     } else {
-        printf("%s\n", path);
+        fprintf(f, "%s\n", path);
         for (size_t i = 0; i < r.count; i++)
-            printf("  %8.5f  %s (%d)\n", (double)r.top[i].score, r.top[i].label, (int)r.top[i].index);
+            fprintf(f, "  %8.5f  %s (%d)\n", (double)r.top[i].score, r.top[i].label, (int)r.top[i].index);
     }
     if (st == LENS_OK && c->out_dir && r.count) {
         char tag[160];
@@ -319,21 +365,21 @@ static lens_status do_classify(run_ctx *c, const char *path, lens_image *img) {
     return st;
 }
 
-static lens_status do_detect(run_ctx *c, const char *path, lens_image *img) {
+static lens_status do_detect(const run_ctx *c, lens_vision_session *s, FILE *f, const char *path, lens_image *img) {
     lens_detections r;
-    LENS_TRY(lens_detect(c->session, img, &r));
+    LENS_TRY(lens_detect(s, img, &r));
     lens_status st = LENS_OK;
     if (c->json) {
         char *j;
         st = lens_detections_json(&r, path, &j);
-        if (st == LENS_OK) print_json_line(j);
+        if (st == LENS_OK) print_json_line(f, j);
     } else {
-        printf("%s: %zu detection%s (%dx%d)\n", path, r.count, r.count == 1 ? "" : "s", (int)r.image_width,
-               (int)r.image_height);
+        fprintf(f, "%s: %zu detection%s (%dx%d)\n", path, r.count, r.count == 1 ? "" : "s", (int)r.image_width,
+                (int)r.image_height);
         for (size_t i = 0; i < r.count; i++) {
             const lens_detection *d = &r.items[i];
-            printf("  %-20s %.3f  [%.1f, %.1f, %.1f, %.1f]\n", d->label, (double)d->score, (double)d->box.x1,
-                   (double)d->box.y1, (double)d->box.x2, (double)d->box.y2);
+            fprintf(f, "  %-20s %.3f  [%.1f, %.1f, %.1f, %.1f]\n", d->label, (double)d->score, (double)d->box.x1,
+                    (double)d->box.y1, (double)d->box.x2, (double)d->box.y2);
         }
     }
     if (st == LENS_OK && c->out_dir) {
@@ -344,24 +390,24 @@ static lens_status do_detect(run_ctx *c, const char *path, lens_image *img) {
     return st;
 }
 
-static lens_status do_segment(run_ctx *c, const char *path, lens_image *img) {
+static lens_status do_segment(const run_ctx *c, lens_vision_session *s, FILE *f, const char *path, lens_image *img) {
     lens_segmentation r;
-    LENS_TRY(lens_segment(c->session, img, &r));
+    LENS_TRY(vision_session_segment(s, img, c->out_dir != NULL, &r)); /* the mask only to write it */
     lens_status st = LENS_OK;
     if (c->json) {
         char *j;
         st = lens_segmentation_json(&r, path, &j);
-        if (st == LENS_OK) print_json_line(j);
+        if (st == LENS_OK) print_json_line(f, j);
     } else {
         double total = (double)r.width * (double)r.height;
-        printf("%s: %dx%d\n", path, (int)r.width, (int)r.height);
+        fprintf(f, "%s: %dx%d\n", path, (int)r.width, (int)r.height);
         for (int32_t i = 0; i < r.n_classes; i++)
             if (r.classes[i].pixels)
-                printf("  %-20s %6.2f%%  (%lld px)\n", r.classes[i].label, 100.0 * (double)r.classes[i].pixels / total,
-                       (long long)r.classes[i].pixels);
+                fprintf(f, "  %-20s %6.2f%%  (%lld px)\n", r.classes[i].label,
+                        100.0 * (double)r.classes[i].pixels / total, (long long)r.classes[i].pixels);
         if (r.outside_pixels)
-            printf("  %-20s %6.2f%%  (%lld px)\n", "(not seen)", 100.0 * (double)r.outside_pixels / total,
-                   (long long)r.outside_pixels);
+            fprintf(f, "  %-20s %6.2f%%  (%lld px)\n", "(not seen)", 100.0 * (double)r.outside_pixels / total,
+                    (long long)r.outside_pixels);
     }
     if (st == LENS_OK && c->out_dir) {
         lens_image mask, overlay;
@@ -377,24 +423,36 @@ static lens_status do_segment(run_ctx *c, const char *path, lens_image *img) {
     return st;
 }
 
-static bool run_one(run_ctx *c, const char *path) {
+/* Decodes, runs and formats image i into *r (not yet printed). */
+static void run_one(vision_worker *w, size_t i, image_result *r) {
+    const run_ctx *c = w->c;
+    const char *path = c->paths[i];
+    memset(r, 0, sizeof *r);
+    FILE *f = open_memstream(&r->text, &r->text_len);
+    if (!f) {
+        lens_error(LENS_STATUS_OUT_OF_MEMORY, "out of memory");
+        image_error(r, path);
+        return;
+    }
     lens_image img;
     double t0 = now_ms();
-    if (lens_image_decode_file(path, &c->dopt, &img) != LENS_OK) {
-        image_error(c, path);
-        return false;
+    lens_status st = lens_image_decode_file(path, &c->dopt, &img);
+    if (st == LENS_OK) {
+        w->decode_ms += now_ms() - t0;
+        switch (c->task) {
+        case LENS_TASK_CLASSIFY: st = do_classify(c, w->session, f, path, &img); break;
+        case LENS_TASK_DETECT: st = do_detect(c, w->session, f, path, &img); break;
+        default: st = do_segment(c, w->session, f, path, &img); break;
+        }
+        lens_image_release(&img);
     }
-    c->decode_ms += now_ms() - t0;
-    lens_status st;
-    switch (c->task) {
-    case LENS_TASK_CLASSIFY: st = do_classify(c, path, &img); break;
-    case LENS_TASK_DETECT: st = do_detect(c, path, &img); break;
-    default: st = do_segment(c, path, &img); break;
+    if (st != LENS_OK) image_error(r, path);
+    if (fclose(f) != 0 && st == LENS_OK) { /* the text could not be kept */
+        lens_error(LENS_STATUS_OUT_OF_MEMORY, "out of memory");
+        image_error(r, path);
+        st = LENS_STATUS_OUT_OF_MEMORY;
     }
-    if (st != LENS_OK) image_error(c, path);
-    lens_image_release(&img);
-    fflush(stdout);
-    return st == LENS_OK;
+    r->ok = st == LENS_OK;
 }
 
 static void progress(size_t done, size_t total, const char *path) {
@@ -404,6 +462,76 @@ static void progress(size_t done, size_t total, const char *path) {
     fprintf(stderr, "\r[%.*s%*s] %zu/%zu %-30.30s", fill, "==============================", width - fill, "", done,
             total, name);
     fflush(stderr);
+}
+
+/* Prints every result that is next in order. Called with c->mu held. */
+static void emit_ready(run_ctx *c) {
+    while (c->next_emit < c->n && c->ring[c->next_emit % c->window].ready) {
+        image_result *r = &c->ring[c->next_emit % c->window];
+        if (c->bar) progress(c->next_emit, c->n, c->paths[c->next_emit]);
+        if (r->text_len) fwrite(r->text, 1, r->text_len, stdout);
+        if (!r->ok) {
+            if (c->bar) fputs("\r\033[K", stderr);
+            cli_error(c->cmd->name, "%s", r->err ? r->err : "out of memory");
+            c->failed++;
+        }
+        fflush(stdout);
+        free(r->text);
+        free(r->err);
+        memset(r, 0, sizeof *r);
+        c->next_emit++;
+        pthread_cond_broadcast(&c->cv);
+    }
+}
+
+static void *worker_main(void *arg) {
+    vision_worker *w = arg;
+    run_ctx *c = w->c;
+    pthread_mutex_lock(&c->mu);
+    for (;;) {
+        while (c->next_take < c->n && c->next_take >= c->next_emit + c->window) pthread_cond_wait(&c->cv, &c->mu);
+        if (c->next_take >= c->n) break;
+        size_t i = c->next_take++;
+        while (c->wait_turn[i] && c->next_emit < i) pthread_cond_wait(&c->cv, &c->mu);
+        pthread_mutex_unlock(&c->mu);
+        image_result r;
+        run_one(w, i, &r);
+        pthread_mutex_lock(&c->mu);
+        r.ready = true;
+        c->ring[i % c->window] = r;
+        emit_ready(c);
+    }
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
+}
+
+/* Sorts by name, then by position (pointers into one array). */
+static int cmp_name_ref(const void *a, const void *b) {
+    char *const *x = *(char *const *const *)a, *const *y = *(char *const *const *)b;
+    int d = strcmp(*x, *y);
+    return d ? d : (x > y) - (x < y);
+}
+
+/* Marks the inputs whose output files would overwrite an earlier input's
+ * (same base name). False on out of memory. */
+static bool find_name_clashes(char *const *paths, size_t n, bool *clash) {
+    char **names = calloc(n + 1, sizeof *names);
+    char ***order = calloc(n + 1, sizeof *order);
+    bool ok = names && order;
+    for (size_t i = 0; ok && i < n; i++) {
+        char base[512];
+        base_name(paths[i], base, sizeof base);
+        ok = (names[i] = strdup(base)) != NULL;
+        order[i] = &names[i];
+    }
+    if (ok) {
+        qsort(order, n, sizeof *order, cmp_name_ref);
+        for (size_t k = 0; k < n; k++) clash[order[k] - names] = k > 0 && !strcmp(*order[k - 1], *order[k]);
+    }
+    for (size_t i = 0; names && i < n; i++) free(names[i]);
+    free(names);
+    free(order);
+    return ok;
 }
 
 /* ---- main ------------------------------------------------------------------ */
@@ -425,6 +553,10 @@ static int vision_main(const cli_command *cmd, lens_task task, int argc, char **
     lens_model *model = NULL;
     run_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
+    lens_pipeline *pipeline = NULL;
+    vision_worker *workers = NULL;
+    size_t n_workers_alloc = 0;
+    bool *wait_turn = NULL;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
@@ -563,46 +695,99 @@ static int vision_main(const cli_command *cmd, lens_task task, int argc, char **
     ctx.task = task;
     ctx.out_dir = out_dir;
     ctx.json = json;
-    if (lens_pipeline_create(model, &opt, &ctx.pipeline) != LENS_OK ||
-        lens_vision_session_create(ctx.pipeline, &sopt, &ctx.session) != LENS_OK) {
+    /* Threads: images in parallel first (one worker per thread, one
+     * intra-op thread each: decode, preprocessing and post-processing are
+     * serial per image, so this keeps every core busy), the rest of the
+     * threads inside each run when there are fewer images than threads.
+     * At most one worker per core: more would only add sessions (memory)
+     * without adding throughput. */
+    int32_t threads = sopt.threads > 0 ? sopt.threads : lens_cpu_count();
+    size_t n_workers = LENS_MIN(LENS_MIN((size_t)threads, inputs.n), (size_t)lens_cpu_count());
+    /* LENS_VISION_WORKERS=N forces N workers (the split experiments of
+     * bench/e2e, and tests running more workers than cores) */
+    const char *env_workers = getenv("LENS_VISION_WORKERS");
+    if (env_workers && atoi(env_workers) > 0) n_workers = LENS_MIN((size_t)atoi(env_workers), inputs.n);
+    if (n_workers < 1) n_workers = 1;
+    lens_session_options wopt = sopt;
+    wopt.threads = LENS_MAX(1, threads / (int32_t)n_workers);
+    workers = calloc(n_workers, sizeof *workers);
+    n_workers_alloc = n_workers;
+    wait_turn = calloc(inputs.n, sizeof *wait_turn);
+    ctx.window = 2 * n_workers;
+    ctx.ring = calloc(ctx.window, sizeof *ctx.ring);
+    if (!workers || !wait_turn || !ctx.ring || !find_name_clashes(inputs.v, inputs.n, wait_turn)) {
+        cli_error(cmd->name, "out of memory");
+        rc = CLI_EXIT_USAGE;
+        goto done;
+    }
+    if (lens_pipeline_create(model, &opt, &pipeline) != LENS_OK ||
+        lens_vision_session_create(pipeline, &wopt, &workers[0].session) != LENS_OK) {
         cli_error(cmd->name, "%s: %s", model_path, lens_last_error());
         rc = CLI_EXIT_USAGE;
         goto done;
     }
-    const lens_vision_config *cfg = lens_pipeline_config(ctx.pipeline);
+    /* more workers only where there is memory for their sessions */
+    for (size_t k = 1; k < n_workers; k++) {
+        if (lens_vision_session_create(pipeline, &wopt, &workers[k].session) != LENS_OK) {
+            n_workers = k;
+            break;
+        }
+    }
+    ctx.pipeline = pipeline;
+    const lens_vision_config *cfg = lens_pipeline_config(pipeline);
     for (size_t i = 0; i < cfg->n_warnings; i++) cli_error(cmd->name, "warning: %s: %s", model_path, cfg->warnings[i]);
     ctx.dopt = dopt;
-    lens_pipeline_decode_options(ctx.pipeline, &ctx.dopt);
+    lens_pipeline_decode_options(pipeline, &ctx.dopt);
 
     bool bar = inputs.n > 1 && isatty(2);
     ctx.bar = bar;
-    size_t failed = 0;
+    ctx.paths = inputs.v;
+    ctx.wait_turn = wait_turn;
+    ctx.n = inputs.n;
+    pthread_mutex_init(&ctx.mu, NULL);
+    pthread_cond_init(&ctx.cv, NULL);
     double t0 = now_ms();
-    for (size_t i = 0; i < inputs.n; i++) {
-        if (bar) progress(i, inputs.n, inputs.v[i]);
-        if (!run_one(&ctx, inputs.v[i])) failed++;
+    for (size_t k = 0; k < n_workers; k++) {
+        workers[k].c = &ctx;
+        if (k > 0) workers[k].started = pthread_create(&workers[k].thread, NULL, worker_main, &workers[k]) == 0;
     }
+    worker_main(&workers[0]); /* this thread works too */
+    for (size_t k = 1; k < n_workers; k++)
+        if (workers[k].started) pthread_join(workers[k].thread, NULL);
     double total_ms = now_ms() - t0;
+    pthread_cond_destroy(&ctx.cv);
+    pthread_mutex_destroy(&ctx.mu);
+    size_t failed = ctx.failed;
     if (bar) {
         progress(inputs.n, inputs.n, "");
         fputc('\n', stderr);
     }
     if (inputs.n > 1 || inputs.from_dir) {
-        lens_vision_timing tm;
-        lens_vision_session_timing(ctx.session, &tm);
+        lens_vision_timing tm = {0}, wt;
+        double decode_ms = 0;
+        for (size_t k = 0; k < n_workers; k++) {
+            lens_vision_session_timing(workers[k].session, &wt);
+            tm.preprocess_ms += wt.preprocess_ms;
+            tm.infer_ms += wt.infer_ms;
+            tm.postprocess_ms += wt.postprocess_ms;
+            decode_ms += workers[k].decode_ms;
+        }
         size_t ok = inputs.n - failed;
         double d = ok ? (double)ok : 1.0;
         fprintf(stderr,
                 "lens %s: %zu image(s), %zu failed, %.1f ms in all; per image: decode %.2f ms, preprocess %.2f ms, "
                 "infer %.2f ms, postprocess %.2f ms\n",
-                cmd->name, inputs.n, failed, total_ms, ctx.decode_ms / d, tm.preprocess_ms / d, tm.infer_ms / d,
+                cmd->name, inputs.n, failed, total_ms, decode_ms / d, tm.preprocess_ms / d, tm.infer_ms / d,
                 tm.postprocess_ms / d);
     }
     if (failed) rc = CLI_EXIT_FAILED;
 
 done:
-    lens_vision_session_free(ctx.session);
-    lens_pipeline_free(ctx.pipeline);
+    for (size_t k = 0; workers && k < n_workers_alloc; k++) lens_vision_session_free(workers[k].session);
+    free(workers);
+    free(wait_turn);
+    free(ctx.ring);
+    lens_pipeline_free(pipeline);
     lens_model_free(model);
     for (size_t i = 0; i < n_labels; i++) free(labels[i]);
     free(labels);

@@ -233,16 +233,21 @@ lens_status lens_detect(lens_vision_session *s, const lens_image *img, lens_dete
     return st;
 }
 
-lens_status lens_segment(lens_vision_session *s, const lens_image *img, lens_segmentation *out) {
+lens_status vision_session_segment(lens_vision_session *s, const lens_image *img, bool want_mask,
+                                   lens_segmentation *out) {
     if (!out) return lens_error(LENS_STATUS_INVALID_ARGUMENT, "lens_segment: out is NULL");
     memset(out, 0, sizeof *out);
     lens_transform tf;
     vision_outputs o;
     LENS_TRY(run_model(s, LENS_TASK_SEGMENT, img, &tf, &o));
     double t0 = now_ms();
-    lens_status st = vision_segment(&s->p->cfg, &o, &tf, out);
+    lens_status st = vision_segment_ex(&s->p->cfg, &o, &tf, want_mask, out);
     s->timing.postprocess_ms += now_ms() - t0;
     return st;
+}
+
+lens_status lens_segment(lens_vision_session *s, const lens_image *img, lens_segmentation *out) {
+    return vision_session_segment(s, img, true, out);
 }
 
 static lens_status outputs_of(const lens_pipeline *p, size_t n, const lens_tensor *t, vision_outputs *o) {

@@ -180,6 +180,16 @@ lens_status vision_detect(const lens_vision_config *cfg, const vision_outputs *o
                           lens_detections *out);
 lens_status vision_segment(const lens_vision_config *cfg, const vision_outputs *o, const lens_transform *tf,
                            lens_segmentation *out);
+/* vision_segment with the mask optional: with want_mask false, out->mask is
+ * NULL and only the counts are made (no picture-sized buffer is written),
+ * for callers that print the counts and draw nothing. */
+lens_status vision_segment_ex(const lens_vision_config *cfg, const vision_outputs *o, const lens_transform *tf,
+                              bool want_mask, lens_segmentation *out);
+/* lens_segment with the mask optional as above (the CLI without -o). The
+ * session and image are borrowed for the call; free *out with
+ * lens_segmentation_free. */
+lens_status vision_session_segment(lens_vision_session *s, const lens_image *img, bool want_mask,
+                                   lens_segmentation *out);
 
 /* ---- font (font.c) --------------------------------------------------------- */
 #define VISION_FONT_W 5

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "vision/seg_kernels.h"
 #include "vision/vision_internal.h"
 
 static int g_failures;
@@ -451,6 +452,121 @@ static void test_segment(void) {
           "300 classes refused: %s", lens_last_error());
 }
 
+/* The blocked argmax and the gather/row-copy upscale against the per-pixel
+ * definition (VISION.md): outputs wider than the argmax block (512) with a
+ * remainder, NaNs and ties, crop (outside columns and rows), upscale and
+ * downscale, counts summed from cells against counts of the mask. */
+static void test_segment_wide(void) {
+    static const int64_t shapes[][3] = {{5, 7, 1030}, {2, 3, 512}, {3, 1, 1}, {21, 9, 513}, {4, 40, 30}};
+    static const int32_t sources[][2] = {{2071, 23}, {1920, 1080}, {5, 3}, {300, 700}};
+    uint32_t seed = 12345;
+    for (size_t si = 0; si < LENS_ARRAY_LEN(shapes); si++) {
+        int64_t C = shapes[si][0], H = shapes[si][1], W = shapes[si][2], plane = H * W;
+        float *v = malloc((size_t)(C * plane) * sizeof *v);
+        for (int64_t i = 0; i < C * plane; i++) {
+            seed = seed * 1664525u + 1013904223u;
+            uint32_t r = seed >> 24;
+            v[i] = r < 8 ? NAN : (float)(r % 7); /* few values: many ties */
+        }
+        lens_tensor t = {LENS_DTYPE_FLOAT, 4, {1, C, H, W}, v};
+        vision_outputs o = {1, &t, NULL};
+        lens_vision_config cfg = base_cfg(LENS_TASK_SEGMENT, 64, 48);
+        for (size_t so = 0; so < LENS_ARRAY_LEN(sources); so++) {
+            for (int crop = 0; crop < 2; crop++) {
+                int32_t sw = sources[so][0], sh = sources[so][1];
+                float sx = 64.0f / (float)sw, sy = 48.0f / (float)sh;
+                lens_transform tf = {sx, sy, crop ? -3.5f : 0, crop ? -2.0f : 0, sw, sh};
+                lens_segmentation s;
+                if (vision_segment(&cfg, &o, &tf, &s) != LENS_OK) {
+                    CHECK(false, "wide segment %zu/%zu: %s", si, so, lens_last_error());
+                    continue;
+                }
+                int64_t counts[256] = {0};
+                int bad = 0;
+                for (int32_t y = 0; y < sh; y++) {
+                    double my = ((double)y + 0.5) * sy + tf.offset_y;
+                    for (int32_t x = 0; x < sw; x++) {
+                        double mx = ((double)x + 0.5) * sx + tf.offset_x;
+                        int want = LENS_SEGMENT_OUTSIDE;
+                        if (mx >= 0 && mx < 64 && my >= 0 && my < 48) {
+                            int64_t cx = (int64_t)floor(mx * (double)W / 64), cy = (int64_t)floor(my * (double)H / 48);
+                            if (cx >= W) cx = W - 1;
+                            if (cy >= H) cy = H - 1;
+                            int64_t i = cy * W + cx;
+                            float best = v[i];
+                            want = 0;
+                            if (isnan(best)) best = -INFINITY;
+                            for (int64_t k = 1; k < C; k++)
+                                if (v[k * plane + i] > best) best = v[k * plane + i], want = (int)k;
+                        }
+                        uint8_t got = s.mask[(size_t)y * (size_t)sw + (size_t)x];
+                        counts[got]++;
+                        if (got != want && bad++ < 3)
+                            CHECK(false, "wide segment %zu/%zu/%d: (%d, %d) is %d, want %d", si, so, crop, (int)x,
+                                  (int)y, got, want);
+                    }
+                }
+                for (int32_t c = 0; c < s.n_classes; c++)
+                    CHECK(s.classes[c].pixels == counts[c], "wide segment %zu/%zu/%d: class %d has %lld pixels, mask %lld",
+                          si, so, crop, (int)c, (long long)s.classes[c].pixels, (long long)counts[c]);
+                CHECK(s.outside_pixels == counts[LENS_SEGMENT_OUTSIDE] && (crop || s.outside_pixels == 0),
+                      "wide segment %zu/%zu/%d: outside %lld, mask %lld", si, so, crop, (long long)s.outside_pixels,
+                      (long long)counts[LENS_SEGMENT_OUTSIDE]);
+                lens_segmentation c;
+                CHECK(vision_segment_ex(&cfg, &o, &tf, false, &c) == LENS_OK && c.mask == NULL && c.width == sw &&
+                          c.height == sh && c.outside_pixels == s.outside_pixels && c.n_classes == s.n_classes,
+                      "wide segment %zu/%zu/%d: counts without a mask", si, so, crop);
+                for (int32_t k = 0; k < c.n_classes && k < s.n_classes; k++)
+                    CHECK(c.classes[k].pixels == s.classes[k].pixels, "counts without a mask: class %d", (int)k);
+                lens_segmentation_free(&c);
+                lens_segmentation_free(&s);
+            }
+        }
+        free(v);
+    }
+}
+
+/* Every variant of the seg kernel family against the reference (the first
+ * entry) at every length 0..80 (covering any vector width and remainder)
+ * and around the argmax block (512): NaN, infinities, ties, -0. */
+static void test_seg_kernels(void) {
+    size_t nv;
+    const lens_seg_kernels *v = lens_seg_kernels_variants(&nv), *ref = &v[0];
+    CHECK(nv >= 1 && lens_seg_kernels_best() != NULL, "seg kernel table");
+    static const float pool[] = {0.0f, -0.0f, 1.0f, 1.0f, -1.0f, 2.5f, NAN, INFINITY, -INFINITY, 3.0f, -7.0f};
+    size_t lens[90], nl = 0;
+    for (size_t n = 0; n <= 80; n++) lens[nl++] = n;
+    lens[nl++] = 511, lens[nl++] = 512, lens[nl++] = 513;
+    float x[520], b0[520], b1[520];
+    int32_t i0[520], i1[520];
+    uint32_t seed = 99;
+    for (size_t vi = 1; vi < nv; vi++) {
+        if (!v[vi].supported(lens_cpu_features())) continue;
+        for (size_t li = 0; li < nl; li++) {
+            size_t n = lens[li];
+            for (size_t i = 0; i < n + 4; i++) {
+                seed = seed * 1664525u + 1013904223u;
+                x[i] = pool[(seed >> 16) % LENS_ARRAY_LEN(pool)];
+                seed = seed * 1664525u + 1013904223u;
+                b0[i] = b1[i] = (seed >> 16) % 5 == 0 ? -INFINITY : pool[(seed >> 20) % 6];
+                i0[i] = i1[i] = (int32_t)(i % 3);
+            }
+            ref->argmax_step(x, b0, i0, 7, n);
+            v[vi].argmax_step(x, b1, i1, 7, n);
+            bool same = true;
+            for (size_t i = 0; i < n + 4; i++)
+                same = same && i0[i] == i1[i] && memcmp(&b0[i], &b1[i], sizeof b0[i]) == 0;
+            CHECK(same, "%s argmax_step differs from the reference at n = %zu", v[vi].name, n);
+        }
+    }
+    /* the reference itself, by hand: NaN and ties never replace */
+    float bx[4] = {1, 1, NAN, 5}, bb[4] = {0, 1, 0, -INFINITY};
+    int32_t bi[4] = {0, 0, 0, 0};
+    ref->argmax_step(bx, bb, bi, 3, 4);
+    CHECK(bi[0] == 3 && bi[1] == 0 && bi[2] == 0 && bi[3] == 3 && bb[0] == 1 && bb[3] == 5,
+          "argmax_step by hand: %d %d %d %d", (int)bi[0], (int)bi[1], (int)bi[2], (int)bi[3]);
+}
+
 int main(void) {
     test_nms();
     test_map_box();
@@ -461,6 +577,8 @@ int main(void) {
     test_unknown_layout();
     test_classify();
     test_segment();
+    test_segment_wide();
+    test_seg_kernels();
     if (g_failures) {
         fprintf(stderr, "%d check(s) failed\n", g_failures);
         return 1;
