@@ -4,10 +4,12 @@
 #include <pthread.h>
 
 static const lens_f32_dwconv_variant g_variants[] = {
-    {"f32_dwconv__ref", lens_f32_dwconv__ref, lens_cpu_any, SIZE_MAX, lens_f32_dwconv_direct__ref},
+    {"f32_dwconv__ref", lens_f32_dwconv__ref, lens_cpu_any, SIZE_MAX, lens_f32_dwconv_direct__ref,
+     lens_f32_dwconv_cblock__ref},
 #if defined(__x86_64__)
-    {"f32_dwconv__avx2", lens_f32_dwconv__avx2, lens_cpu_avx2_fma, 2, NULL},
-    {"f32_dwconv__avx512", lens_f32_dwconv__avx512, lens_cpu_avx512, 2, lens_f32_dwconv_direct__avx512},
+    {"f32_dwconv__avx2", lens_f32_dwconv__avx2, lens_cpu_avx2_fma, 2, NULL, NULL},
+    {"f32_dwconv__avx512", lens_f32_dwconv__avx512, lens_cpu_avx512, 2, lens_f32_dwconv_direct__avx512,
+     lens_f32_dwconv_cblock__avx512},
 #endif
 };
 
@@ -35,6 +37,59 @@ bool lens_f32_dwconv_direct_ok(const lens_f32_dwconv_variant *v, const lens_dwco
     /* The SIMD kernel keeps one column mask per (kx, vector) in registers'
      * worth of stack: at most 16 taps wide, strides 1 and 2. */
     return g->sw <= 2 && g->KW <= 16;
+}
+
+bool lens_f32_dwconv_cblock_ok(const lens_f32_dwconv_variant *v, const lens_dwconv_geom *g) {
+    return v->cblock && lens_dwconv_cblock_geom_ok(g);
+}
+
+bool lens_dwconv_cblock_geom_ok(const lens_dwconv_geom *g) {
+    /* Measured with bench_conv-style timings at 1 thread (Sapphire Rapids,
+     * ms per layer, direct -> cblock): 7x7 and 14x14 outputs win 1.3-3.8x
+     * (5x5 576ch 7x7: 0.092 -> 0.032; 5x5/2 672ch 14x14 in: 0.191 -> 0.050;
+     * 3x3 384ch 14x14: 0.065 -> 0.048). At 28 columns the transposes start
+     * to cost as much as the taps save: 5x5 still wins (120ch: 0.134 ->
+     * 0.085; 5x5/2 from 56x56: 0.138 -> 0.099), 3x3 stride 1 barely (192ch:
+     * 0.105 -> 0.093) and 3x3 stride 2 not at all (0.064 -> 0.083 from
+     * 56x56). From 112x112 inputs the direct kernel wins (3x3/2 96ch: 0.317
+     * -> 0.445): the padded block leaves L2 and the taps are few. */
+    if (g->OW <= 16) return true;
+    if (g->OW > 32) return false;
+    return g->KH * g->KW >= 25 || (g->sw == 1 && g->sh == 1);
+}
+
+void lens_dwconv_cblock_dims(const lens_dwconv_geom *g, size_t *hp, size_t *wp) {
+    /* The taps read padded rows up to (OH - 1) * sh + (KH - 1) * dh and the
+     * input copy writes rows ph .. ph + H - 1: the block covers both. Only
+     * called on geometries whose output sizes are already validated, so
+     * these products are bounded by the checked ones in cblock_floats. */
+    size_t rh = (g->OH - 1) * g->sh + (g->KH - 1) * g->dh + 1;
+    size_t rw = (g->OW - 1) * g->sw + (g->KW - 1) * g->dw + 1;
+    *hp = LENS_MAX(rh, g->ph + g->H);
+    *wp = LENS_MAX(rw, g->pw + g->W);
+}
+
+size_t lens_dwconv_cblock_floats(const lens_dwconv_geom *g) {
+    size_t a, b, r, hp, wp, n, ks, q;
+    if (!g->OH || !g->OW || !g->KH || !g->KW) return 0;
+    /* The products lens_dwconv_cblock_dims() forms, checked once here. */
+    if (lens_mul_ovf_size(g->OH - 1, g->sh, &a) || lens_mul_ovf_size(g->KH - 1, g->dh, &b) ||
+        lens_add_ovf_size(a, b, &r) || lens_add_ovf_size(r, 1, &r) ||
+        lens_add_ovf_size(g->ph, g->H, &a))
+        return 0;
+    if (lens_mul_ovf_size(g->OW - 1, g->sw, &a) || lens_mul_ovf_size(g->KW - 1, g->dw, &b) ||
+        lens_add_ovf_size(a, b, &r) || lens_add_ovf_size(r, 1, &r) ||
+        lens_add_ovf_size(g->pw, g->W, &a))
+        return 0;
+    lens_dwconv_cblock_dims(g, &hp, &wp);
+    /* [Hp][Wp][16] input, [KH*KW + 1][16] weights and bias, [OH*OW][16] output. */
+    if (lens_mul_ovf_size(hp, wp, &n) || lens_mul_ovf_size(n, 16, &n) ||
+        lens_mul_ovf_size(g->KH, g->KW, &ks) || lens_mul_ovf_size(ks + 1, 16, &ks) ||
+        lens_mul_ovf_size(g->OH, g->OW, &q) || lens_mul_ovf_size(q, 16, &q) ||
+        lens_add_ovf_size(n, ks, &n) || lens_add_ovf_size(n, q, &n) ||
+        lens_add_ovf_size(n, 64, &n))
+        return 0;
+    return n;
 }
 
 size_t lens_dwconv_plane_floats(lens_dwconv_geom *g) {

@@ -207,4 +207,136 @@ void lens_f32_dwconv_direct__avx512(const lens_dwconv_geom *g, const float *x, c
 #undef DB
     }
 }
+
+/* ---- channel-block kernel (lens_f32_dwconv_cblock_fn) --------------------- */
+
+/* 16x16 transpose in registers: r[i] lane j -> r[j] lane i. */
+static inline __attribute__((always_inline)) void tr16(__m512 r[16]) {
+    __m512 t[16], u[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) {
+        u[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+        u[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+        u[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+        u[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+    }
+    for (int h = 0; h < 2; h++)
+        for (int i = 0; i < 4; i++) {
+            t[8 * h + i] = _mm512_shuffle_f32x4(u[8 * h + i], u[8 * h + 4 + i], 0x88);
+            t[8 * h + 4 + i] = _mm512_shuffle_f32x4(u[8 * h + i], u[8 * h + 4 + i], 0xDD);
+        }
+    for (int i = 0; i < 8; i++) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0x88);
+        r[8 + i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0xDD);
+    }
+}
+
+/* nv (1..8) consecutive outputs of one row: independent FMA chains sharing
+ * each weight vector. xr: padded block at (oy * sh, ox0 * sw). */
+static inline __attribute__((always_inline)) void cb_row(const lens_dwconv_geom *g, size_t wp,
+                                                         const float *xr, const float *wb,
+                                                         __m512 bv, float *yb, const int nv) {
+    __m512 a0 = bv, a1 = bv, a2 = bv, a3 = bv, a4 = bv, a5 = bv, a6 = bv, a7 = bv;
+    const size_t xs = g->sw * 16;
+    for (size_t ky = 0; ky < g->KH; ky++) {
+        const float *r = xr + ky * g->dh * wp * 16;
+        const float *wr = wb + ky * g->KW * 16;
+        for (size_t kx = 0; kx < g->KW; kx++) {
+            __m512 wv = _mm512_load_ps(wr + kx * 16);
+            const float *p = r + kx * g->dw * 16;
+            a0 = _mm512_fmadd_ps(_mm512_loadu_ps(p), wv, a0);
+            if (nv > 1) a1 = _mm512_fmadd_ps(_mm512_loadu_ps(p + xs), wv, a1);
+            if (nv > 2) a2 = _mm512_fmadd_ps(_mm512_loadu_ps(p + 2 * xs), wv, a2);
+            if (nv > 3) a3 = _mm512_fmadd_ps(_mm512_loadu_ps(p + 3 * xs), wv, a3);
+            if (nv > 4) a4 = _mm512_fmadd_ps(_mm512_loadu_ps(p + 4 * xs), wv, a4);
+            if (nv > 5) a5 = _mm512_fmadd_ps(_mm512_loadu_ps(p + 5 * xs), wv, a5);
+            if (nv > 6) a6 = _mm512_fmadd_ps(_mm512_loadu_ps(p + 6 * xs), wv, a6);
+            if (nv > 7) a7 = _mm512_fmadd_ps(_mm512_loadu_ps(p + 7 * xs), wv, a7);
+        }
+    }
+    _mm512_store_ps(yb, a0);
+    if (nv > 1) _mm512_store_ps(yb + 16, a1);
+    if (nv > 2) _mm512_store_ps(yb + 32, a2);
+    if (nv > 3) _mm512_store_ps(yb + 48, a3);
+    if (nv > 4) _mm512_store_ps(yb + 64, a4);
+    if (nv > 5) _mm512_store_ps(yb + 80, a5);
+    if (nv > 6) _mm512_store_ps(yb + 96, a6);
+    if (nv > 7) _mm512_store_ps(yb + 112, a7);
+}
+
+void lens_f32_dwconv_cblock__avx512(const lens_dwconv_geom *g, size_t nc, const float *x,
+                                    const float *w, const float *bias, const float *res,
+                                    const lens_act_params *act, float *y, float *scratch) {
+    size_t hp, wp;
+    lens_dwconv_cblock_dims(g, &hp, &wp);
+    const size_t in = g->H * g->W, Q = g->OH * g->OW, ks = g->KH * g->KW;
+    float *xb = scratch;               /* [hp][wp][16] */
+    float *wb = xb + hp * wp * 16;     /* [ks][16], then the bias vector */
+    float *yb = wb + (ks + 1) * 16;    /* [Q][16] */
+    /* Weights and bias, one lane per channel (lanes >= nc zero). */
+    for (size_t t = 0; t < ks; t++)
+        for (size_t c = 0; c < 16; c++) wb[t * 16 + c] = c < nc ? w[c * ks + t] : 0.0f;
+    for (size_t c = 0; c < 16; c++) wb[ks * 16 + c] = c < nc && bias ? bias[c] : 0.0f;
+    const __m512 bv = _mm512_load_ps(wb + ks * 16);
+    /* Input: zero border, then each row's columns transposed 16 at a time. */
+    const __m512 z = _mm512_setzero_ps();
+    for (size_t r = 0; r < hp; r++) {
+        float *d = xb + r * wp * 16;
+        if (r < g->ph || r - g->ph >= g->H) {
+            for (size_t i = 0; i < wp; i++) _mm512_store_ps(d + i * 16, z);
+            continue;
+        }
+        for (size_t i = 0; i < g->pw; i++) _mm512_store_ps(d + i * 16, z);
+        for (size_t i = g->pw + g->W; i < wp; i++) _mm512_store_ps(d + i * 16, z);
+        const float *s = x + (r - g->ph) * g->W;
+        for (size_t c0 = 0; c0 < g->W; c0 += 16) {
+            size_t n = LENS_MIN(16, g->W - c0);
+            __mmask16 m = lens_mask16(n);
+            __m512 v[16];
+            for (int c = 0; c < 16; c++)
+                v[c] = (size_t)c < nc ? _mm512_maskz_loadu_ps(m, s + (size_t)c * in + c0) : z;
+            tr16(v);
+            float *dd = d + (g->pw + c0) * 16;
+            for (size_t i = 0; i < n; i++) _mm512_storeu_ps(dd + i * 16, v[i]);
+        }
+    }
+    /* Every tap a full-width FMA over the padded block. */
+    for (size_t oy = 0; oy < g->OH; oy++) {
+        const float *xr = xb + oy * g->sh * wp * 16;
+        for (size_t ox = 0; ox < g->OW; ox += 8) {
+            const float *p = xr + ox * g->sw * 16;
+            float *q = yb + (oy * g->OW + ox) * 16;
+            switch (LENS_MIN(8, g->OW - ox)) {
+            case 8: cb_row(g, wp, p, wb, bv, q, 8); break;
+            case 7: cb_row(g, wp, p, wb, bv, q, 7); break;
+            case 6: cb_row(g, wp, p, wb, bv, q, 6); break;
+            case 5: cb_row(g, wp, p, wb, bv, q, 5); break;
+            case 4: cb_row(g, wp, p, wb, bv, q, 4); break;
+            case 3: cb_row(g, wp, p, wb, bv, q, 3); break;
+            case 2: cb_row(g, wp, p, wb, bv, q, 2); break;
+            default: cb_row(g, wp, p, wb, bv, q, 1); break;
+            }
+        }
+    }
+    /* Back to planes, 16 outputs at a time, residual and activation fused. */
+    bool vec_act = act && act->act && lens_act_vectorised_avx512(act->act);
+    for (size_t q0 = 0; q0 < Q; q0 += 16) {
+        size_t n = LENS_MIN(16, Q - q0);
+        __mmask16 m = lens_mask16(n);
+        __m512 v[16];
+        for (size_t i = 0; i < 16; i++) v[i] = i < n ? _mm512_load_ps(yb + (q0 + i) * 16) : z;
+        tr16(v);
+        for (size_t c = 0; c < nc; c++) {
+            __m512 o = v[c];
+            if (res) o = _mm512_add_ps(o, _mm512_maskz_loadu_ps(m, res + c * Q + q0));
+            if (vec_act) o = lens_act_avx512(o, act);
+            _mm512_mask_storeu_ps(y + c * Q + q0, m, o);
+        }
+    }
+    if (act && act->act && !vec_act)
+        for (size_t c = 0; c < nc; c++) lens_f32_act__ref(act, y + c * Q, Q);
+}
 #endif

@@ -1,0 +1,125 @@
+/* Depthwise channel-block kernels (lens_f32_dwconv_cblock_fn): every
+ * variant's cblock against the reference twin, over channel counts 1-16
+ * (lane remainders), output widths around the 8-output row blocks and the
+ * 16-position transposes, strides 1-3, kernels 1x1 to 7x7 (non-square),
+ * dilation 1-2, asymmetric pads, with and without bias and residual, every
+ * activation (TANH: the non-vectorised epilogue); plus the selection rule
+ * and the scratch size's overflow checks. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "core/common.h"
+#include "kernels/dwconv.h"
+#include "ops/op.h"
+
+static int g_fail, g_cases;
+static uint32_t g_seed = 4242;
+static float frand(void) {
+    g_seed = g_seed * 1664525u + 1013904223u;
+    return (float)((g_seed >> 8) & 0xFFFF) / 32768.0f - 1.0f;
+}
+
+static void run(size_t nc, size_t H, size_t W, size_t KH, size_t KW, size_t s, size_t d,
+                size_t pb, size_t pe, int bias, int res, int act) {
+    lens_dwconv_geom g = {.H = H, .W = W, .KH = KH, .KW = KW, .sh = s, .sw = s, .dh = d,
+                          .dw = d, .ph = pb, .pw = pb};
+    size_t eh = (KH - 1) * d + 1, ew = (KW - 1) * d + 1;
+    if (H + pb + pe < eh || W + pb + pe < ew) return;
+    g.OH = (H + pb + pe - eh) / s + 1;
+    g.OW = (W + pb + pe - ew) / s + 1;
+    size_t in = H * W, out = g.OH * g.OW, ks = KH * KW;
+    float *x = malloc(nc * in * 4), *w = malloc(nc * ks * 4), *b = malloc(nc * 4);
+    float *r = malloc(nc * out * 4), *y = malloc(nc * out * 4), *yr = malloc(nc * out * 4);
+    for (size_t i = 0; i < nc * in; i++) x[i] = frand();
+    for (size_t i = 0; i < nc * ks; i++) w[i] = frand();
+    for (size_t i = 0; i < nc; i++) b[i] = frand();
+    for (size_t i = 0; i < nc * out; i++) r[i] = frand();
+    lens_act_params ap = {.act = act, .alpha = act == LENS_ACT_CLIP ? -0.5f : 0.2f,
+                          .beta = act == LENS_ACT_CLIP ? 0.5f : 0.5f};
+    lens_f32_dwconv_cblock__ref(&g, nc, x, w, bias ? b : NULL, res ? r : NULL, &ap, yr, NULL);
+    size_t sf = lens_dwconv_cblock_floats(&g);
+    if (!sf) {
+        fprintf(stderr, "cblock_floats returned 0 for a valid geometry\n");
+        g_fail++;
+    }
+    float *sc = lens_aligned_alloc(sf * 4 + 64);
+    size_t nv;
+    const lens_f32_dwconv_variant *v = lens_f32_dwconv_variants(&nv);
+    const lens_cpu *cpu = lens_cpu_features();
+    for (size_t vi = 0; vi < nv; vi++) {
+        if (!v[vi].cblock || !v[vi].supported(cpu)) continue;
+        /* Poison the scratch and the output: nothing may leak from either. */
+        for (size_t i = 0; i < sf; i++) sc[i] = NAN;
+        for (size_t i = 0; i < nc * out; i++) y[i] = NAN;
+        v[vi].cblock(&g, nc, x, w, bias ? b : NULL, res ? r : NULL, &ap, y, sc);
+        g_cases++;
+        for (size_t i = 0; i < nc * out; i++)
+            if (!(fabsf(y[i] - yr[i]) <= 1e-4f + 1e-4f * fabsf(yr[i]))) {
+                fprintf(stderr,
+                        "%s nc=%zu H=%zu W=%zu k=%zux%zu s=%zu d=%zu p=%zu,%zu bias=%d res=%d "
+                        "act=%d: y[%zu] = %g, want %g\n",
+                        v[vi].name, nc, H, W, KH, KW, s, d, pb, pe, bias, res, act, i, y[i], yr[i]);
+                g_fail++;
+                break;
+            }
+    }
+    lens_aligned_free(sc);
+    free(x), free(w), free(b), free(r), free(y), free(yr);
+}
+
+int main(void) {
+    static const int acts[] = {LENS_ACT_NONE,        LENS_ACT_RELU,      LENS_ACT_CLIP,
+                               LENS_ACT_HARDSIGMOID, LENS_ACT_HARDSWISH, LENS_ACT_SIGMOID,
+                               LENS_ACT_SILU,        LENS_ACT_TANH,      LENS_ACT_LEAKYRELU};
+    int ai = 0;
+    /* Lane remainders: every channel count at a 7x7 map, 5x5 and 3x3/2. */
+    for (size_t nc = 1; nc <= 16; nc++) {
+        run(nc, 7, 7, 5, 5, 1, 1, 2, 2, 1, (int)nc % 2, acts[ai++ % 9]);
+        run(nc, 14, 14, 3, 3, 2, 1, 1, 1, (int)nc % 3 != 0, 0, acts[ai++ % 9]);
+    }
+    /* Output widths 1-40: the 8-output row blocks and the 16-position
+     * transposes at each edge, strides 1-3, dilation 1-2, kernels 1-7. */
+    for (size_t ow = 1; ow <= 40; ow++) {
+        size_t s = 1 + ow % 3, k = 1 + 2 * (ow % 4), d = 1 + (ow % 5 == 0);
+        size_t p = (k - 1) / 2 * d;
+        size_t ew = (k - 1) * d + 1, W = (ow - 1) * s + ew;
+        W = W > 2 * p ? W - 2 * p : 1;
+        run(1 + ow % 16, 2 + ow % 5, W, k, k, s, d, p, p, (int)ow % 2, (int)ow % 3 == 0,
+            acts[ow % 9]);
+    }
+    /* Non-square kernels and asymmetric pads (begin 0, end 2 and the
+     * reverse), a 1-wide plane, a pad larger than the plane. */
+    run(5, 9, 11, 3, 5, 1, 1, 0, 2, 1, 1, LENS_ACT_RELU);
+    run(9, 11, 9, 5, 3, 2, 1, 2, 0, 1, 0, LENS_ACT_HARDSWISH);
+    run(16, 1, 1, 3, 3, 1, 1, 1, 1, 1, 1, LENS_ACT_NONE);
+    run(3, 2, 2, 7, 7, 1, 1, 3, 3, 0, 1, LENS_ACT_TANH);
+    run(16, 13, 1, 1, 7, 1, 1, 0, 3, 1, 0, LENS_ACT_CLIP);
+    /* The selection rule depends on the geometry only: 7x7 and 14x14 maps
+     * take the cblock path, 56-wide outputs do not. */
+    lens_dwconv_geom small = {.H = 7, .W = 7, .OH = 7, .OW = 7, .KH = 5, .KW = 5, .sh = 1,
+                              .sw = 1, .dh = 1, .dw = 1, .ph = 2, .pw = 2};
+    lens_dwconv_geom wide = small;
+    wide.H = wide.W = wide.OH = wide.OW = 56;
+    if (!lens_dwconv_cblock_geom_ok(&small) || lens_dwconv_cblock_geom_ok(&wide)) {
+        fprintf(stderr, "cblock selection rule\n");
+        g_fail++;
+    }
+    /* Hostile geometry: the scratch size overflows and reports 0. */
+    lens_dwconv_geom huge = small;
+    huge.OH = huge.OW = SIZE_MAX / 8;
+    huge.sh = huge.sw = 4;
+    if (lens_dwconv_cblock_floats(&huge) != 0) {
+        fprintf(stderr, "cblock_floats overflow not detected\n");
+        g_fail++;
+    }
+    huge = small;
+    huge.H = huge.W = SIZE_MAX / 64;
+    if (lens_dwconv_cblock_floats(&huge) != 0) {
+        fprintf(stderr, "cblock_floats overflow (plane) not detected\n");
+        g_fail++;
+    }
+    printf("%d cases, %d failures\n", g_cases, g_fail);
+    return g_fail ? 1 : 0;
+}
