@@ -46,16 +46,20 @@ bool lens_f32_dwconv_cblock_ok(const lens_f32_dwconv_variant *v, const lens_dwco
 bool lens_dwconv_cblock_geom_ok(const lens_dwconv_geom *g) {
     /* Measured with bench_conv-style timings at 1 thread (Sapphire Rapids,
      * ms per layer, direct -> cblock): 7x7 and 14x14 outputs win 1.3-3.8x
-     * (5x5 576ch 7x7: 0.092 -> 0.032; 5x5/2 672ch 14x14 in: 0.191 -> 0.050;
-     * 3x3 384ch 14x14: 0.065 -> 0.048). At 28 columns the transposes start
-     * to cost as much as the taps save: 5x5 still wins (120ch: 0.134 ->
-     * 0.085; 5x5/2 from 56x56: 0.138 -> 0.099), 3x3 stride 1 barely (192ch:
-     * 0.105 -> 0.093) and 3x3 stride 2 not at all (0.064 -> 0.083 from
-     * 56x56). From 112x112 inputs the direct kernel wins (3x3/2 96ch: 0.317
-     * -> 0.445): the padded block leaves L2 and the taps are few. */
+     * (5x5 576ch 7x7: 0.089 -> 0.031; 5x5/2 672ch 14x14 in: 0.193 -> 0.050;
+     * 3x3/2 576ch 14x14 in: 0.077 -> 0.030). At 28 columns the transposes
+     * cost about what the taps save: 5x5 still wins (120ch: 0.131 -> 0.083;
+     * 5x5/2 from 56x56: 0.137 -> 0.099), 3x3 stride 2 does not (0.060 ->
+     * 0.062 from 56x56), and from 112x112 inputs the direct kernel wins
+     * (3x3/2 96ch: 0.308 -> 0.324 and worse with the block out of L2).
+     * Plain 3x3 stride 1 has its own row-reusing direct kernel (d3s1 in
+     * x86/dwconv_avx512.c), which the block beats only on 7x7 maps (960ch:
+     * 0.068 -> 0.037; 14x14 384ch: 0.045 -> 0.048; 28x28 192ch: 0.054 ->
+     * 0.090). */
+    if (g->KH == 3 && g->KW == 3 && g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1)
+        return g->OW <= 8;
     if (g->OW <= 16) return true;
-    if (g->OW > 32) return false;
-    return g->KH * g->KW >= 25 || (g->sw == 1 && g->sh == 1);
+    return g->OW <= 32 && g->KH * g->KW >= 25;
 }
 
 void lens_dwconv_cblock_dims(const lens_dwconv_geom *g, size_t *hp, size_t *wp) {

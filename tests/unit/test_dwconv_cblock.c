@@ -4,7 +4,9 @@
  * 16-position transposes, strides 1-3, kernels 1x1 to 7x7 (non-square),
  * dilation 1-2, asymmetric pads, with and without bias and residual, every
  * activation (TANH: the non-vectorised epilogue); plus the selection rule
- * and the scratch size's overflow checks. */
+ * and the scratch size's overflow checks. Also the direct kernels' 3x3
+ * stride-1 row-reuse path (4-row steps, 2-vector blocks) against the direct
+ * reference at every row count and block edge. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -69,6 +71,42 @@ static void run(size_t nc, size_t H, size_t W, size_t KH, size_t KW, size_t s, s
     free(x), free(w), free(b), free(r), free(y), free(yr);
 }
 
+/* Each variant's direct kernel against the direct reference. */
+static void run_direct(size_t H, size_t W, size_t K, size_t s, size_t pb, size_t pe, int res,
+                       int act) {
+    lens_dwconv_geom g = {.H = H, .W = W, .KH = K, .KW = K, .sh = s, .sw = s, .dh = 1, .dw = 1,
+                          .ph = pb, .pw = pb};
+    if (H + pb + pe < K || W + pb + pe < K) return;
+    g.OH = (H + pb + pe - K) / s + 1;
+    g.OW = (W + pb + pe - K) / s + 1;
+    size_t in = H * W, out = g.OH * g.OW;
+    float *x = malloc(in * 4), w[49], *r = malloc(out * 4), *y = malloc(out * 4);
+    float *yr = malloc(out * 4);
+    for (size_t i = 0; i < in; i++) x[i] = frand();
+    for (size_t i = 0; i < K * K; i++) w[i] = frand();
+    for (size_t i = 0; i < out; i++) r[i] = frand();
+    float bias = frand();
+    lens_act_params ap = {.act = act, .alpha = 0.2f, .beta = 0.5f};
+    lens_f32_dwconv_direct__ref(&g, x, w, bias, res ? r : NULL, &ap, yr);
+    size_t nv;
+    const lens_f32_dwconv_variant *v = lens_f32_dwconv_variants(&nv);
+    const lens_cpu *cpu = lens_cpu_features();
+    for (size_t vi = 0; vi < nv; vi++) {
+        if (!v[vi].supported(cpu) || !lens_f32_dwconv_direct_ok(&v[vi], &g)) continue;
+        for (size_t i = 0; i < out; i++) y[i] = NAN;
+        v[vi].direct(&g, x, w, bias, res ? r : NULL, &ap, y);
+        g_cases++;
+        for (size_t i = 0; i < out; i++)
+            if (!(fabsf(y[i] - yr[i]) <= 1e-4f + 1e-4f * fabsf(yr[i]))) {
+                fprintf(stderr, "%s direct H=%zu W=%zu k=%zu s=%zu p=%zu,%zu: y[%zu] = %g, want %g\n",
+                        v[vi].name, H, W, K, s, pb, pe, i, y[i], yr[i]);
+                g_fail++;
+                break;
+            }
+    }
+    free(x), free(r), free(y), free(yr);
+}
+
 int main(void) {
     static const int acts[] = {LENS_ACT_NONE,        LENS_ACT_RELU,      LENS_ACT_CLIP,
                                LENS_ACT_HARDSIGMOID, LENS_ACT_HARDSWISH, LENS_ACT_SIGMOID,
@@ -96,13 +134,25 @@ int main(void) {
     run(16, 1, 1, 3, 3, 1, 1, 1, 1, 1, 1, LENS_ACT_NONE);
     run(3, 2, 2, 7, 7, 1, 1, 3, 3, 0, 1, LENS_ACT_TANH);
     run(16, 13, 1, 1, 7, 1, 1, 0, 3, 1, 0, LENS_ACT_CLIP);
+    /* 3x3 stride 1: output rows 1-9 (every remainder of the 4-row step),
+     * widths around the 16- and 32-column blocks, pads 0-2 and asymmetric. */
+    static const size_t widths[] = {1, 2, 15, 16, 17, 31, 32, 33, 47, 48, 49, 63, 64, 65, 112};
+    for (size_t h = 1; h <= 9; h++)
+        for (size_t wi = 0; wi < sizeof widths / sizeof widths[0]; wi++) {
+            size_t pb = (h + wi) % 3, pe = (h + 2 * wi) % 3;
+            run_direct(h, widths[wi], 3, 1, pb, pe, (int)(h + wi) % 2, acts[(h + wi) % 9]);
+        }
+    run_direct(56, 56, 3, 1, 1, 1, 1, LENS_ACT_CLIP);
+    run_direct(20, 40, 5, 2, 2, 2, 0, LENS_ACT_HARDSWISH);
     /* The selection rule depends on the geometry only: 7x7 and 14x14 maps
      * take the cblock path, 56-wide outputs do not. */
     lens_dwconv_geom small = {.H = 7, .W = 7, .OH = 7, .OW = 7, .KH = 5, .KW = 5, .sh = 1,
                               .sw = 1, .dh = 1, .dw = 1, .ph = 2, .pw = 2};
-    lens_dwconv_geom wide = small;
+    lens_dwconv_geom wide = small, d3 = small;
     wide.H = wide.W = wide.OH = wide.OW = 56;
-    if (!lens_dwconv_cblock_geom_ok(&small) || lens_dwconv_cblock_geom_ok(&wide)) {
+    d3.KH = d3.KW = 3, d3.ph = d3.pw = 1, d3.H = d3.W = d3.OH = d3.OW = 14;
+    if (!lens_dwconv_cblock_geom_ok(&small) || lens_dwconv_cblock_geom_ok(&wide) ||
+        lens_dwconv_cblock_geom_ok(&d3)) {
         fprintf(stderr, "cblock selection rule\n");
         g_fail++;
     }
