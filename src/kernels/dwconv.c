@@ -52,11 +52,12 @@ bool lens_dwconv_cblock_geom_ok(const lens_dwconv_geom *g) {
      * 5x5/2 from 56x56: 0.137 -> 0.099), 3x3 stride 2 does not (0.060 ->
      * 0.062 from 56x56), and from 112x112 inputs the direct kernel wins
      * (3x3/2 96ch: 0.308 -> 0.324 and worse with the block out of L2).
-     * Plain 3x3 stride 1 has its own row-reusing direct kernel (d3s1 in
-     * x86/dwconv_avx512.c), which the block beats only on 7x7 maps (960ch:
-     * 0.068 -> 0.037; 14x14 384ch: 0.045 -> 0.048; 28x28 192ch: 0.054 ->
-     * 0.090). */
-    if (g->KH == 3 && g->KW == 3 && g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1)
+     * Plain 3x3 at stride 1 and 2 has its own row-reusing direct kernels
+     * (d3s1, d3s2 in x86/dwconv_avx512.c), which the block beats only on
+     * 7x7 outputs (960ch: 0.068 -> 0.037; 3x3/2 576ch 14x14 in: 0.056 ->
+     * 0.031) and not from 14 columns up (384ch 14x14: 0.045 -> 0.048;
+     * 192ch 28x28: 0.054 -> 0.090; 3x3/2 240ch 28x28 in: 0.039 -> 0.063). */
+    if (g->KH == 3 && g->KW == 3 && g->sh == g->sw && g->sw <= 2 && g->dh == 1 && g->dw == 1)
         return g->OW <= 8;
     if (g->OW <= 16) return true;
     return g->OW <= 32 && g->KH * g->KW >= 25;

@@ -261,6 +261,110 @@ static void d3s1(const lens_dwconv_geom *g, const float *x, const float *w, floa
     }
 }
 
+/* ---- 3x3, stride 2, dilation 1 on wide planes ------------------------------
+ * Up to 4 output rows x 2 vectors per step, weights in registers. Each of
+ * the 9 input rows is loaded once and split into its even and odd columns
+ * (kx 0 and 1; kx 2 is the even split one column further): 4 loads and 3
+ * permutes per row and vector feed both output rows that use the row,
+ * where the generic kernel spends 2 loads and a permute per tap. */
+#define D3_FMA(A, X0, X1, X2, KY)                                                                  \
+    A = _mm512_fmadd_ps(X0, w##KY##0, A);                                                          \
+    A = _mm512_fmadd_ps(X1, w##KY##1, A);                                                          \
+    A = _mm512_fmadd_ps(X2, w##KY##2, A);
+
+static inline __attribute__((always_inline)) void d3s2_block(const lens_dwconv_geom *g,
+                                                             const float *x, const float *w,
+                                                             float bias, const float *res,
+                                                             const lens_act_params *act, float *y,
+                                                             size_t ox0, const int nv) {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    const int64_t W = (int64_t)g->W, H = (int64_t)g->H;
+    /* Input column of vector j's first output: b0 + 32 j. */
+    const int64_t b0 = 2 * (int64_t)ox0 - (int64_t)g->pw;
+    const __mmask16 m00 = col_mask(b0, W), m10 = col_mask(b0 + 16, W);
+    const __mmask16 m20 = col_mask(b0 + 2, W), m30 = col_mask(b0 + 18, W);
+    const __mmask16 m01 = col_mask(b0 + 32, W), m11 = col_mask(b0 + 48, W);
+    const __mmask16 m21 = col_mask(b0 + 34, W), m31 = col_mask(b0 + 50, W);
+    const __m512 w00 = _mm512_set1_ps(w[0]), w01 = _mm512_set1_ps(w[1]), w02 = _mm512_set1_ps(w[2]);
+    const __m512 w10 = _mm512_set1_ps(w[3]), w11 = _mm512_set1_ps(w[4]), w12 = _mm512_set1_ps(w[5]);
+    const __m512 w20 = _mm512_set1_ps(w[6]), w21 = _mm512_set1_ps(w[7]), w22 = _mm512_set1_ps(w[8]);
+    const size_t left = g->OW - ox0;
+    const bool vec_act = act && act->act && lens_act_vectorised_avx512(act->act);
+    for (size_t oy = 0; oy < g->OH; oy += 4) {
+        const size_t nrow = LENS_MIN(4, g->OH - oy);
+        __m512 a00 = _mm512_set1_ps(bias), a01 = a00, a10 = a00, a11 = a00;
+        __m512 a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+        const int64_t iy0 = 2 * (int64_t)oy - (int64_t)g->ph;
+#define D3_ROW(IR, BODY)                                                                           \
+    if (iy0 + IR >= 0 && iy0 + IR < H) {                                                           \
+        const float *row = x + (iy0 + IR) * W;                                                     \
+        __m512 l0 = _mm512_maskz_loadu_ps(m00, at(row, b0));                                       \
+        __m512 l1 = _mm512_maskz_loadu_ps(m10, at(row, b0 + 16));                                  \
+        __m512 x00 = _mm512_permutex2var_ps(l0, even, l1);                                         \
+        __m512 x10 = _mm512_permutex2var_ps(l0, odd, l1);                                          \
+        __m512 x20 = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(m20, at(row, b0 + 2)), even,     \
+                                            _mm512_maskz_loadu_ps(m30, at(row, b0 + 18)));         \
+        __m512 x01 = x00, x11 = x00, x21 = x00;                                                    \
+        if (nv > 1) {                                                                              \
+            __m512 l2 = _mm512_maskz_loadu_ps(m01, at(row, b0 + 32));                              \
+            __m512 l3 = _mm512_maskz_loadu_ps(m11, at(row, b0 + 48));                              \
+            x01 = _mm512_permutex2var_ps(l2, even, l3);                                            \
+            x11 = _mm512_permutex2var_ps(l2, odd, l3);                                             \
+            x21 = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(m21, at(row, b0 + 34)), even,      \
+                                         _mm512_maskz_loadu_ps(m31, at(row, b0 + 50)));            \
+        }                                                                                          \
+        BODY                                                                                       \
+    }
+#define D3_ACC(R, KY)                                                                              \
+    D3_FMA(a##R##0, x00, x10, x20, KY)                                                             \
+    if (nv > 1) {                                                                                  \
+        D3_FMA(a##R##1, x01, x11, x21, KY)                                                         \
+    }
+        D3_ROW(0, D3_ACC(0, 0))
+        D3_ROW(1, D3_ACC(0, 1))
+        D3_ROW(2, D3_ACC(0, 2) D3_ACC(1, 0))
+        if (nrow > 1) {
+            D3_ROW(3, D3_ACC(1, 1))
+            D3_ROW(4, D3_ACC(1, 2) D3_ACC(2, 0))
+        }
+        if (nrow > 2) {
+            D3_ROW(5, D3_ACC(2, 1))
+            D3_ROW(6, D3_ACC(2, 2) D3_ACC(3, 0))
+        }
+        if (nrow > 3) {
+            D3_ROW(7, D3_ACC(3, 1))
+            D3_ROW(8, D3_ACC(3, 2))
+        }
+#undef D3_ROW
+#undef D3_ACC
+        __m512 acc[4][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}};
+        for (size_t r = 0; r < nrow; r++) {
+            float *yr = y + (oy + r) * g->OW + ox0;
+            const float *rr = res ? res + (oy + r) * g->OW + ox0 : NULL;
+            for (int j = 0; j < nv; j++) {
+                __mmask16 m = lens_mask16(left > 16 * (size_t)j ? left - 16 * (size_t)j : 0);
+                __m512 v = acc[r][j];
+                if (rr) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, rr + 16 * j));
+                if (vec_act) v = lens_act_avx512(v, act);
+                _mm512_mask_storeu_ps(yr + 16 * j, m, v);
+            }
+            if (act && act->act && !vec_act) lens_f32_act__ref(act, yr, LENS_MIN(left, 32));
+        }
+    }
+}
+#undef D3_FMA
+
+static void d3s2(const lens_dwconv_geom *g, const float *x, const float *w, float bias,
+                 const float *res, const lens_act_params *act, float *y) {
+    for (size_t ox = 0; ox < g->OW; ox += 32) {
+        if (g->OW - ox > 16)
+            d3s2_block(g, x, w, bias, res, act, y, ox, 2);
+        else
+            d3s2_block(g, x, w, bias, res, act, y, ox, 1);
+    }
+}
+
 void lens_f32_dwconv_direct__avx512(const lens_dwconv_geom *g, const float *x, const float *w,
                                     float bias, const float *res, const lens_act_params *act,
                                     float *y) {
@@ -270,6 +374,10 @@ void lens_f32_dwconv_direct__avx512(const lens_dwconv_geom *g, const float *x, c
     }
     if (g->KH == 3 && g->KW == 3 && g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1) {
         d3s1(g, x, w, bias, res, act, y);
+        return;
+    }
+    if (g->KH == 3 && g->KW == 3 && g->sh == 2 && g->sw == 2 && g->dh == 1 && g->dw == 1) {
+        d3s2(g, x, w, bias, res, act, y);
         return;
     }
     const int s2 = g->sw == 2;
