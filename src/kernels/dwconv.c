@@ -59,6 +59,11 @@ bool lens_dwconv_cblock_geom_ok(const lens_dwconv_geom *g) {
      * 192ch 28x28: 0.054 -> 0.090; 3x3/2 240ch 28x28 in: 0.039 -> 0.063). */
     if (g->KH == 3 && g->KW == 3 && g->sh == g->sw && g->sw <= 2 && g->dh == 1 && g->dw == 1)
         return g->OW <= 8;
+    /* 5x5 stride 2 likewise (d5s2): 72ch 56x56 in 0.091 (block) -> 0.060,
+     * 240ch 28x28 in 0.077 -> 0.065; the block keeps 7x7 outputs (672ch
+     * 14x14 in: 0.049 against 0.097). */
+    if (g->KH == 5 && g->KW == 5 && g->sh == 2 && g->sw == 2 && g->dh == 1 && g->dw == 1)
+        return g->OW <= 8;
     if (g->OW <= 16) return true;
     return g->OW <= 32 && g->KH * g->KW >= 25;
 }

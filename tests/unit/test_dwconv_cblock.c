@@ -6,8 +6,8 @@
  * activation (TANH: the non-vectorised epilogue); plus the selection rule
  * and the scratch size's overflow checks. Also the direct kernels' 3x3
  * stride-1 row-reuse path (4-row steps, 2-vector blocks) against the direct
- * reference at every row count and block edge, and the 3x3 stride-2
- * even/odd path the same way. */
+ * reference at every row count and block edge, and the 3x3 and 5x5
+ * stride-2 even/odd paths the same way. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -150,6 +150,13 @@ int main(void) {
         for (size_t wi = 0; wi < sizeof w2 / sizeof w2[0]; wi++) {
             size_t pb = (h + wi) % 3, pe = (h + 2 * wi) % 3;
             run_direct(h, w2[wi], 3, 2, pb, pe, (int)(h + wi) % 2, acts[(h + wi) % 9]);
+        }
+    /* 5x5 stride 2 (three even/odd pairs): the same rows and widths, pads
+     * 0-3. */
+    for (size_t h = 1; h <= 19; h++)
+        for (size_t wi = 0; wi < sizeof w2 / sizeof w2[0]; wi++) {
+            size_t pb = (h + wi) % 4, pe = (h + 3 * wi) % 4;
+            run_direct(h, w2[wi], 5, 2, pb, pe, (int)(h + wi) % 2, acts[(h + 2 * wi) % 9]);
         }
     run_direct(56, 56, 3, 1, 1, 1, 1, LENS_ACT_CLIP);
     run_direct(20, 40, 5, 2, 2, 2, 0, LENS_ACT_HARDSWISH);

@@ -365,6 +365,94 @@ static void d3s2(const lens_dwconv_geom *g, const float *x, const float *w, floa
     }
 }
 
+/* ---- 5x5, stride 2, dilation 1 on wide planes ------------------------------
+ * The d3s2 scheme with 5 taps a row: each of the 11 input rows of a
+ * 4-output-row step is loaded once (3 pairs of vectors, 2 columns apart)
+ * and split into even/odd columns (kx 0-4: even, odd, even + 2, odd + 2,
+ * even + 4), then fed to every output row that uses it (ir = 2 r + ky);
+ * the weights are broadcast from memory. Loops have constant trip counts
+ * and are fully unrolled, so the accumulator array lives in registers. */
+static inline __attribute__((always_inline)) void d5s2_block(const lens_dwconv_geom *g,
+                                                             const float *x, const float *w,
+                                                             float bias, const float *res,
+                                                             const lens_act_params *act, float *y,
+                                                             size_t ox0, const int nv) {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    const int64_t W = (int64_t)g->W, H = (int64_t)g->H;
+    const int64_t b0 = 2 * (int64_t)ox0 - (int64_t)g->pw;
+    /* Masks of the loads at b0 + 2 p + 32 j (+ 16 h): pair p, vector j. */
+    __mmask16 m[3][2][2];
+#pragma GCC unroll 3
+    for (int p = 0; p < 3; p++)
+#pragma GCC unroll 2
+        for (int j = 0; j < 2; j++) {
+            m[p][j][0] = col_mask(b0 + 2 * p + 32 * j, W);
+            m[p][j][1] = col_mask(b0 + 2 * p + 32 * j + 16, W);
+        }
+    const size_t left = g->OW - ox0;
+    const bool vec_act = act && act->act && lens_act_vectorised_avx512(act->act);
+    for (size_t oy = 0; oy < g->OH; oy += 4) {
+        const size_t nrow = LENS_MIN(4, g->OH - oy);
+        __m512 acc[4][2];
+#pragma GCC unroll 4
+        for (int r = 0; r < 4; r++) acc[r][0] = acc[r][1] = _mm512_set1_ps(bias);
+        const int64_t iy0 = 2 * (int64_t)oy - (int64_t)g->ph;
+#pragma GCC unroll 11
+        for (int ir = 0; ir < 11; ir++) {
+            if (ir >= 2 * (int)nrow + 3 || iy0 + ir < 0 || iy0 + ir >= H) continue;
+            const float *row = x + (iy0 + ir) * W;
+            __m512 xv[5][2];
+#pragma GCC unroll 2
+            for (int j = 0; j < 2; j++) {
+                if (j >= nv) break;
+#pragma GCC unroll 3
+                for (int p = 0; p < 3; p++) {
+                    const int64_t b = b0 + 2 * p + 32 * j;
+                    __m512 lo = _mm512_maskz_loadu_ps(m[p][j][0], at(row, b));
+                    __m512 hi = _mm512_maskz_loadu_ps(m[p][j][1], at(row, b + 16));
+                    xv[2 * p][j] = _mm512_permutex2var_ps(lo, even, hi);
+                    if (p < 2) xv[2 * p + 1][j] = _mm512_permutex2var_ps(lo, odd, hi);
+                }
+            }
+#pragma GCC unroll 5
+            for (int ky = 0; ky < 5; ky++) {
+                if ((ir - ky) & 1) continue;
+                const int r = (ir - ky) / 2;
+                if (ir < ky || r > 3) continue;
+#pragma GCC unroll 5
+                for (int kx = 0; kx < 5; kx++) {
+                    __m512 wv = _mm512_set1_ps(w[ky * 5 + kx]);
+                    acc[r][0] = _mm512_fmadd_ps(xv[kx][0], wv, acc[r][0]);
+                    if (nv > 1) acc[r][1] = _mm512_fmadd_ps(xv[kx][1], wv, acc[r][1]);
+                }
+            }
+        }
+        for (size_t r = 0; r < nrow; r++) {
+            float *yr = y + (oy + r) * g->OW + ox0;
+            const float *rr = res ? res + (oy + r) * g->OW + ox0 : NULL;
+            for (int j = 0; j < nv; j++) {
+                __mmask16 mk = lens_mask16(left > 16 * (size_t)j ? left - 16 * (size_t)j : 0);
+                __m512 v = acc[r][j];
+                if (rr) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mk, rr + 16 * j));
+                if (vec_act) v = lens_act_avx512(v, act);
+                _mm512_mask_storeu_ps(yr + 16 * j, mk, v);
+            }
+            if (act && act->act && !vec_act) lens_f32_act__ref(act, yr, LENS_MIN(left, 32));
+        }
+    }
+}
+
+static void d5s2(const lens_dwconv_geom *g, const float *x, const float *w, float bias,
+                 const float *res, const lens_act_params *act, float *y) {
+    for (size_t ox = 0; ox < g->OW; ox += 32) {
+        if (g->OW - ox > 16)
+            d5s2_block(g, x, w, bias, res, act, y, ox, 2);
+        else
+            d5s2_block(g, x, w, bias, res, act, y, ox, 1);
+    }
+}
+
 void lens_f32_dwconv_direct__avx512(const lens_dwconv_geom *g, const float *x, const float *w,
                                     float bias, const float *res, const lens_act_params *act,
                                     float *y) {
@@ -378,6 +466,10 @@ void lens_f32_dwconv_direct__avx512(const lens_dwconv_geom *g, const float *x, c
     }
     if (g->KH == 3 && g->KW == 3 && g->sh == 2 && g->sw == 2 && g->dh == 1 && g->dw == 1) {
         d3s2(g, x, w, bias, res, act, y);
+        return;
+    }
+    if (g->KH == 5 && g->KW == 5 && g->sh == 2 && g->sw == 2 && g->dh == 1 && g->dw == 1) {
+        d5s2(g, x, w, bias, res, act, y);
         return;
     }
     const int s2 = g->sw == 2;
