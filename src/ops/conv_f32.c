@@ -202,9 +202,15 @@ size_t lens_conv_scratch_floats(const lens_conv_params *p, const lens_f32_gemm_v
                               .OH = (size_t)p->out[0], .OW = (size_t)p->out[1],
                               .KH = (size_t)p->k[0], .KW = (size_t)p->k[1],
                               .sh = (size_t)p->stride[0], .sw = (size_t)p->stride[1],
-                              .dh = (size_t)p->dil[0], .dw = (size_t)p->dil[1]};
+                              .dh = (size_t)p->dil[0], .dw = (size_t)p->dil[1],
+                              .ph = (size_t)p->pad[0], .pw = (size_t)p->pad[1]};
         per = lens_dwconv_plane_floats(&g);
         if (!per) return 0;
+        if (lens_dwconv_cblock_geom_ok(&g)) {
+            size_t cb = lens_dwconv_cblock_floats(&g);
+            if (!cb) return 0;
+            per = LENS_MAX(per, cb);
+        }
     } else {
         lens_f32_gemm_plan plan;
         make_plan(p, v, threads, &plan);
@@ -392,6 +398,22 @@ typedef struct dw_job {
     size_t thread_floats;
 } dw_job;
 
+/* Channel-block tasks: task t is image t / nb, channels [16 (t % nb), +16). */
+static void dw_cblock_task(void *ctx, int64_t begin, int64_t end, int32_t thread) {
+    const dw_job *j = ctx;
+    const lens_conv_params *p = j->p;
+    size_t in_sz = (size_t)(p->in[0] * p->in[1]), out_sz = (size_t)(p->out[0] * p->out[1]);
+    size_t ks = (size_t)(p->k[0] * p->k[1]), C = (size_t)p->C, nb = (C + 15) / 16;
+    float *sc = j->scratch + (size_t)thread * j->thread_floats;
+    for (int64_t t = begin; t < end; t++) {
+        size_t n = (size_t)t / nb, c0 = (size_t)t % nb * 16, nc = LENS_MIN(16, C - c0);
+        size_t plane = n * C + c0;
+        j->dv->cblock(&j->geom, nc, j->x + plane * in_sz, j->w + c0 * ks,
+                      j->bias ? j->bias + c0 : NULL, j->res ? j->res + plane * out_sz : NULL,
+                      &p->act, j->y + plane * out_sz, sc);
+    }
+}
+
 static void dw_task(void *ctx, int64_t begin, int64_t end, int32_t thread) {
     const dw_job *j = ctx;
     const lens_conv_params *p = j->p;
@@ -480,6 +502,14 @@ void lens_conv_f32(const lens_conv_params *p, const lens_f32_gemm_variant *v,
                                     .dh = (size_t)p->dil[0], .dw = (size_t)p->dil[1],
                                     .ph = (size_t)p->pad[0], .pw = (size_t)p->pad[1]};
         j.thread_floats = lens_round_up(lens_dwconv_plane_floats(&j.geom), 16);
+        if (lens_f32_dwconv_cblock_ok(dv, &j.geom)) {
+            /* Small or strided planes: 16 channels per vector (the scratch
+             * was sized for the larger of the two forms). */
+            j.thread_floats = lens_round_up(
+                LENS_MAX(j.thread_floats, lens_dwconv_cblock_floats(&j.geom)), 16);
+            lens_parallel_for(pool, p->N * ((p->C + 15) / 16), 1, dw_cblock_task, &j);
+            return;
+        }
         lens_parallel_for(pool, p->N * p->C, 1, dw_task, &j);
         return;
     }

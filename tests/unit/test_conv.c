@@ -208,6 +208,11 @@ int main(void) {
         {1, 300, 20, 1, 6, 6, 3, 1, 1, 1, 1, LENS_ACT_NONE},
         {1, 2, 3, 1, 1, 1, 1, 1, 1, 0, 0, LENS_ACT_NONE},
         {1, 3, 5, 1, 4, 4, 5, 1, 1, 2, 3, LENS_ACT_NONE},
+        /* Depthwise through the 16-channel block kernels: 2 full blocks + 8
+         * lanes, two images, 7x7 / 14x14 -> 7x7 / 28x28 5x5 outputs. */
+        {2, 40, 40, 40, 7, 7, 5, 1, 1, 2, 2, LENS_ACT_HARDSWISH},
+        {1, 24, 24, 24, 14, 14, 3, 2, 1, 1, 1, LENS_ACT_RELU},
+        {1, 33, 33, 33, 28, 28, 5, 1, 1, 2, 2, LENS_ACT_NONE},
         /* Indirect-B paths at tile edges: padded width 8 x 6 rows = 48 columns,
          * 9 x 7 = 63, 16 x 5 = 80; pointwise 49, 48 and 47 columns, K over
          * the K block (256). */

@@ -42,3 +42,15 @@ void lens_f32_dwconv_direct__ref(const lens_dwconv_geom *g, const float *x, cons
         if (act && act->act) lens_f32_act__ref(act, yr, g->OW);
     }
 }
+
+/* Channel block: one channel at a time through the direct reference (the
+ * same result up to summation order); scratch is not used. */
+void lens_f32_dwconv_cblock__ref(const lens_dwconv_geom *g, size_t nc, const float *x,
+                                 const float *w, const float *bias, const float *res,
+                                 const lens_act_params *act, float *y, float *scratch) {
+    (void)scratch;
+    size_t in = g->H * g->W, out = g->OH * g->OW, ks = g->KH * g->KW;
+    for (size_t c = 0; c < nc; c++)
+        lens_f32_dwconv_direct__ref(g, x + c * in, w + c * ks, bias ? bias[c] : 0.0f,
+                                    res ? res + c * out : NULL, act, y + c * out);
+}
