@@ -284,6 +284,11 @@ int main(void) {
     {
         int64_t in[1] = {31}, k[1] = {4}, s[1] = {2}, d[1] = {2}, pb[1] = {3}, pe[1] = {1};
         run_case(pool, 1, 2, 6, 10, 2, in, k, s, d, pb, pe, LENS_ACT_RELU, true, true);
+        /* 1-D, one image and group: im2col with B packed once per run
+         * (K = 9 * 40 over the K block), 1 and 2 threads. */
+        int64_t ip[1] = {21}, kp[1] = {9}, pp[1] = {4};
+        run_case(NULL, 1, 1, 40, 24, 1, ip, kp, one, one, pp, pp, LENS_ACT_RELU, true, true);
+        run_case(pool, 1, 1, 40, 24, 1, ip, kp, one, one, pp, pp, LENS_ACT_NONE, false, true);
         int64_t in1[1] = {50}, k1[1] = {1};
         run_case(pool, 1, 1, 7, 9, 1, in1, k1, one, one, zero, zero, LENS_ACT_NONE, true, false);
         int64_t i3[3] = {5, 6, 7}, k3[3] = {3, 2, 3}, s3[3] = {1, 2, 1}, d3[3] = {1, 1, 2},
