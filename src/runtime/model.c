@@ -81,15 +81,32 @@ static void missing_free(missing_list *l) {
     memset(l, 0, sizeof *l);
 }
 
-static lens_status init_ops(lens_graph *g) {
+/* Give back the resident pages of lens's own read-only file mapping. The
+ * parser copies tensors whose raw_data is not aligned out of the mapping,
+ * and operators pack their constant weights at load, so after either step
+ * most of the file's pages are no longer read; left resident, they count
+ * once more on top of the copies (convnext_tiny: 318 MB after load for
+ * 109 MB of weights). MADV_DONTNEED on a private, never-written file
+ * mapping only drops pages: whatever is still read (tensors used in
+ * place) faults back in from the page cache with the same bytes. Only for
+ * the mapping made by lens_model_open, never for a caller's buffer. */
+static void drop_file_pages(const uint8_t *map, size_t size) {
+    if (map && size) (void)madvise((void *)(uintptr_t)map, size, MADV_DONTNEED);
+}
+
+/* Run every node's init (subgraphs too). map/size: lens's own file
+ * mapping or NULL; its pages are dropped after each node that packed
+ * something, so that a weight read for packing does not stay resident
+ * beside its packed copy while the next nodes pack theirs. */
+static lens_status init_ops(lens_graph *g, const uint8_t *map, size_t size) {
     for (int32_t i = 0; i < g->n_nodes; i++) {
         lens_node *n = &g->nodes[i];
         for (int32_t a = 0; a < n->n_attrs; a++) {
             const lens_attr *at = &n->attrs[a];
-            if (at->type == LENS_ATTR_GRAPH && at->g) LENS_TRY(init_ops(at->g));
+            if (at->type == LENS_ATTR_GRAPH && at->g) LENS_TRY(init_ops(at->g, map, size));
             if (at->type == LENS_ATTR_GRAPHS)
                 for (int64_t k = 0; k < at->n; k++)
-                    if (at->graphs[k]) LENS_TRY(init_ops(at->graphs[k]));
+                    if (at->graphs[k]) LENS_TRY(init_ops(at->graphs[k], map, size));
         }
         if (n->op->init && !n->state) {
             lens_status st = n->op->init(g, n);
@@ -97,6 +114,7 @@ static lens_status init_ops(lens_graph *g) {
                 lens_error_prefix("node '%s' (%s): ", n->name, n->op_type);
                 return st;
             }
+            if (n->state) drop_file_pages(map, size);
         }
     }
     return LENS_OK;
@@ -138,12 +156,13 @@ static lens_status describe(lens_model *m, const lens_graph *g, const int32_t *i
 }
 
 static lens_status open_bytes(lens_model *m, const uint8_t *data, size_t size, const char *dir,
-                              const lens_model_options *opt) {
+                              const lens_model_options *opt, bool own_map) {
     lens_limits_resolve(opt ? &opt->limits : NULL, &m->limits);
     if (size > m->limits.max_file_bytes)
         return lens_error(LENS_STATUS_LIMIT_EXCEEDED, "model is %zu bytes, over the limit of %llu", size,
                           (unsigned long long)m->limits.max_file_bytes);
     LENS_TRY(lens_onnx_parse(data, size, dir, &m->limits, &m->arena, &m->onnx));
+    if (own_map) drop_file_pages(data, size);
     m->graph = m->onnx.graph;
     LENS_TRY(build_histogram(m));
     missing_list miss = {0};
@@ -158,7 +177,7 @@ static lens_status open_bytes(lens_model *m, const uint8_t *data, size_t size, c
     missing_free(&miss);
     LENS_TRY(st);
     if (!opt || !opt->disable_optimizations) LENS_TRY(lens_graph_optimize(m->graph));
-    LENS_TRY(init_ops(m->graph));
+    LENS_TRY(init_ops(m->graph, own_map ? data : NULL, size));
     const lens_graph *g = m->graph;
     m->n_inputs = (size_t)g->n_inputs;
     m->n_outputs = (size_t)g->n_outputs;
@@ -212,7 +231,7 @@ lens_status lens_model_open(const char *path, const lens_model_options *opt, len
         dir = dir_of(path);
         if (!dir) st = lens_error(LENS_STATUS_OUT_OF_MEMORY, "out of memory");
     }
-    if (st == LENS_OK) st = open_bytes(m, m->map, m->map_size, dir, opt);
+    if (st == LENS_OK) st = open_bytes(m, m->map, m->map_size, dir, opt, true);
     lens_free(dir);
     if (st != LENS_OK) {
         lens_error_prefix("%s: ", path);
@@ -228,7 +247,7 @@ lens_status lens_model_open_memory(const void *data, size_t size, const lens_mod
     *out = NULL;
     lens_model *m = lens_calloc(1, sizeof *m);
     if (!m) return lens_error(LENS_STATUS_OUT_OF_MEMORY, "out of memory opening model");
-    lens_status st = open_bytes(m, data, size, NULL, opt);
+    lens_status st = open_bytes(m, data, size, NULL, opt, false);
     if (st != LENS_OK) {
         lens_model_free(m);
         return st;
