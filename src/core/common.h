@@ -96,6 +96,29 @@ bool lens_cpu_avx2_fma(const lens_cpu *cpu);
 bool lens_cpu_avx512(const lens_cpu *cpu);
 /* LENS_ISA=ref|avx2|avx512 in the environment caps what is used (tests). */
 
+/* A kernel family's variant table: defines the public
+ * `const T *PREFIX_variants(size_t *count)` (all of TABLE, best last) and a
+ * file-local `const T *PREFIX_pick(void)`: the last entry whose
+ * `supported(cpu)` holds (entry 0, the portable reference, always does),
+ * chosen once, thread-safely. The including file needs <pthread.h>. */
+#define LENS_VARIANT_TABLE(prefix, T, table)                                       \
+    const T *prefix##_variants(size_t *count) {                                    \
+        *count = LENS_ARRAY_LEN(table);                                            \
+        return table;                                                              \
+    }                                                                              \
+    static const T *prefix##_chosen;                                               \
+    static pthread_once_t prefix##_once = PTHREAD_ONCE_INIT;                       \
+    static void prefix##_choose(void) {                                            \
+        const lens_cpu *cpu = lens_cpu_features();                                 \
+        prefix##_chosen = &(table)[0];                                             \
+        for (size_t i = 0; i < LENS_ARRAY_LEN(table); i++)                         \
+            if ((table)[i].supported(cpu)) prefix##_chosen = &(table)[i];          \
+    }                                                                              \
+    static const T *prefix##_pick(void) {                                          \
+        pthread_once(&prefix##_once, prefix##_choose);                             \
+        return prefix##_chosen;                                                    \
+    }
+
 /* Number of CPUs this process may run on (>= 1). */
 int lens_cpu_count(void);
 

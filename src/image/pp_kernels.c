@@ -23,22 +23,6 @@ static const lens_pp_kernels g_variants[] = {
 #endif
 };
 
-static pthread_once_t g_once = PTHREAD_ONCE_INIT;
-static const lens_pp_kernels *g_best;
+LENS_VARIANT_TABLE(lens_pp_kernels, lens_pp_kernels, g_variants)
 
-static void choose(void) {
-    const lens_cpu *cpu = lens_cpu_features();
-    g_best = &g_variants[0];
-    for (size_t i = 0; i < LENS_ARRAY_LEN(g_variants); i++)
-        if (g_variants[i].supported(cpu)) g_best = &g_variants[i];
-}
-
-const lens_pp_kernels *lens_pp_kernels_variants(size_t *count) {
-    *count = LENS_ARRAY_LEN(g_variants);
-    return g_variants;
-}
-
-const lens_pp_kernels *lens_pp_kernels_best(void) {
-    pthread_once(&g_once, choose);
-    return g_best;
-}
+const lens_pp_kernels *lens_pp_kernels_best(void) { return lens_pp_kernels_pick(); }

@@ -10,20 +10,6 @@ static const lens_f32_maxpool_variant g_variants[] = {
 #endif
 };
 
-const lens_f32_maxpool_variant *lens_f32_maxpool_variants(size_t *count) {
-    *count = LENS_ARRAY_LEN(g_variants);
-    return g_variants;
-}
+LENS_VARIANT_TABLE(lens_f32_maxpool, lens_f32_maxpool_variant, g_variants)
 
-static const lens_f32_maxpool_variant *g_best;
-static pthread_once_t g_once = PTHREAD_ONCE_INIT;
-static void choose(void) {
-    const lens_cpu *cpu = lens_cpu_features();
-    g_best = &g_variants[0];
-    for (size_t i = 0; i < LENS_ARRAY_LEN(g_variants); i++)
-        if (g_variants[i].supported(cpu)) g_best = &g_variants[i];
-}
-const lens_f32_maxpool_variant *lens_f32_maxpool_best(void) {
-    pthread_once(&g_once, choose);
-    return g_best;
-}
+const lens_f32_maxpool_variant *lens_f32_maxpool_best(void) { return lens_f32_maxpool_pick(); }
