@@ -94,19 +94,15 @@ static void drop_file_pages(const uint8_t *map, size_t size) {
     if (map && size) (void)madvise((void *)(uintptr_t)map, size, MADV_DONTNEED);
 }
 
-/* Run every node's init (subgraphs too). map/size: lens's own file
- * mapping or NULL; its pages are dropped after each node that packed
- * something, so that a weight read for packing does not stay resident
- * beside its packed copy while the next nodes pack theirs. */
-static lens_status init_ops(lens_graph *g, const uint8_t *map, size_t size) {
+static lens_status init_ops(lens_graph *g) {
     for (int32_t i = 0; i < g->n_nodes; i++) {
         lens_node *n = &g->nodes[i];
         for (int32_t a = 0; a < n->n_attrs; a++) {
             const lens_attr *at = &n->attrs[a];
-            if (at->type == LENS_ATTR_GRAPH && at->g) LENS_TRY(init_ops(at->g, map, size));
+            if (at->type == LENS_ATTR_GRAPH && at->g) LENS_TRY(init_ops(at->g));
             if (at->type == LENS_ATTR_GRAPHS)
                 for (int64_t k = 0; k < at->n; k++)
-                    if (at->graphs[k]) LENS_TRY(init_ops(at->graphs[k], map, size));
+                    if (at->graphs[k]) LENS_TRY(init_ops(at->graphs[k]));
         }
         if (n->op->init && !n->state) {
             lens_status st = n->op->init(g, n);
@@ -114,7 +110,6 @@ static lens_status init_ops(lens_graph *g, const uint8_t *map, size_t size) {
                 lens_error_prefix("node '%s' (%s): ", n->name, n->op_type);
                 return st;
             }
-            if (n->state) drop_file_pages(map, size);
         }
     }
     return LENS_OK;
@@ -177,7 +172,8 @@ static lens_status open_bytes(lens_model *m, const uint8_t *data, size_t size, c
     missing_free(&miss);
     LENS_TRY(st);
     if (!opt || !opt->disable_optimizations) LENS_TRY(lens_graph_optimize(m->graph));
-    LENS_TRY(init_ops(m->graph, own_map ? data : NULL, size));
+    LENS_TRY(init_ops(m->graph));
+    if (own_map) drop_file_pages(data, size);
     const lens_graph *g = m->graph;
     m->n_inputs = (size_t)g->n_inputs;
     m->n_outputs = (size_t)g->n_outputs;
