@@ -1,11 +1,13 @@
 /* The nhwc family's table, its zero row and weight packing. */
 #include "kernels/conv_nhwc.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <string.h>
 
 static const lens_f32_nhwc_variant g_variants[] = {
-    {"f32_nhwc__ref", 4, 16, lens_f32_igemm_4x16__ref, lens_f32_dwconv_nhwc__ref, lens_cpu_any},
+    {"f32_nhwc__ref", 4, 16, lens_f32_igemm_4x16__ref, lens_f32_dwconv_nhwc__ref,
+     lens_f32_maxpool_nhwc__ref, lens_f32_avgpool_nhwc__ref, lens_cpu_any},
 };
 
 LENS_VARIANT_TABLE(lens_f32_nhwc, lens_f32_nhwc_variant, g_variants)
@@ -15,6 +17,17 @@ const lens_f32_nhwc_variant *lens_f32_nhwc_best(void) { return lens_f32_nhwc_pic
 static const float g_zero_row[LENS_NHWC_ZERO_FLOATS] __attribute__((aligned(64)));
 
 const float *lens_nhwc_zero_row(void) { return g_zero_row; }
+
+static float g_neginf_row[LENS_NHWC_ZERO_FLOATS] __attribute__((aligned(64)));
+static pthread_once_t g_neginf_once = PTHREAD_ONCE_INIT;
+static void neginf_fill(void) {
+    for (size_t i = 0; i < LENS_NHWC_ZERO_FLOATS; i++) g_neginf_row[i] = -INFINITY;
+}
+
+const float *lens_nhwc_neginf_row(void) {
+    pthread_once(&g_neginf_once, neginf_fill);
+    return g_neginf_row;
+}
 
 size_t lens_nhwc_packed_floats(size_t M, size_t kc, size_t ks, size_t nr) {
     return (M + nr - 1) / nr * nr * kc * ks;

@@ -48,16 +48,26 @@ void lens_nhwc_pack_weights(const float *W, size_t M, size_t kc, size_t KH, size
                             float *dst);
 
 /* ---- depthwise (group == C == M, one filter per channel) -----------------
- * npix output pixels of one output row segment, all C channels each:
- *   a    npix * ks row pointers, pixel-major: a[p * ks + t] is the input
- *        row (C floats; or the zero row) tap t of output pixel p reads.
- *   w    ks rows of Cpad floats (Cpad = C rounded up to 16): w[t * Cpad + c]
- *        = W[c][0][ky][kx]; padding lanes zero.
- *   bias Cpad floats (zero-padded) or NULL.
+ * npix output pixels, channels [c0, c0 + C) of each (the caller splits the
+ * channels into blocks for threads and offsets w, bias, y and res by c0
+ * itself; the input rows it cannot offset, so it passes aoff = c0):
+ *   a    npix * ks row pointers, pixel-major: a[p * ks + t] + aoff is where
+ *        the C floats that tap t of output pixel p reads start (a padding
+ *        tap points at the zero row, which is long enough for any aoff + C
+ *        the op allows).
+ *   w    ks rows of stride wstride floats: w[t * wstride + c] = W[c0 + c][0][ky][kx]
+ *        (the packed Cpad-wide rows, offset by c0; Cpad = all channels
+ *        rounded up to 16, padding lanes zero, so 16-lane loads past C
+ *        stay inside the row).
+ *   bias C floats (offset by c0) or NULL.
  *   y    npix rows of C floats at y + p * ldy; res likewise at res + p * ldr
- *        or NULL. */
+ *        or NULL.
+ * Each channel's sum runs over the taps in order t = 0..ks-1, then bias,
+ * then res, then act: a channel's result does not depend on c0, C or npix,
+ * so any split of the work gives the same bits. */
 typedef void (*lens_f32_dwconv_nhwc_fn)(size_t C, size_t npix, size_t ks, const float **a,
-                                         const float *w, const float *bias, float *y, size_t ldy,
+                                         size_t aoff, const float *w, size_t wstride,
+                                         const float *bias, float *y, size_t ldy,
                                          const float *res, size_t ldr,
                                          const lens_act_params *act);
 
@@ -68,15 +78,38 @@ void lens_nhwc_pack_dw_weights(const float *W, size_t C, size_t KH, size_t KW, f
 void lens_f32_igemm_4x16__ref(size_t, size_t, size_t, size_t, const float **, const float *,
                               float *, size_t, const float *, const float *, size_t,
                               const lens_act_params *);
-void lens_f32_dwconv_nhwc__ref(size_t, size_t, size_t, const float **, const float *,
-                               const float *, float *, size_t, const float *, size_t,
+void lens_f32_dwconv_nhwc__ref(size_t, size_t, size_t, const float **, size_t, const float *,
+                               size_t, const float *, float *, size_t, const float *, size_t,
                                const lens_act_params *);
+void lens_f32_maxpool_nhwc__ref(size_t, size_t, size_t, const float **, size_t, float *, size_t);
+void lens_f32_avgpool_nhwc__ref(size_t, size_t, size_t, const float **, size_t, float *, size_t,
+                                const float *);
+
+/* ---- pooling over channels-last rows -------------------------------------
+ * Same table as depthwise (a[p * ks + t] + aoff, C channels, npix pixels).
+ * max: m = -inf, then m = (v > m) ? v : m over the taps in order, as
+ *      kernels/maxpool.h: NaN inputs are skipped (a window of only NaN
+ *      gives -inf), the same rule as the NCHW MaxPool so that a model's
+ *      result does not depend on the layout its pools run in; this is
+ *      vmaxps(v, m) in SIMD. (PyTorch propagates NaN instead.) Padding taps
+ *      are pointed by the op at a valid tap of the same window (max is
+ *      idempotent), or at lens_nhwc_neginf_row() when none is valid.
+ * avg: y = (sum of the taps in order) * scale[p]; padding taps read the zero
+ *      row and scale[p] = 1 / the count ONNX's count_include_pad asks for. */
+typedef void (*lens_f32_maxpool_nhwc_fn)(size_t C, size_t npix, size_t ks, const float **a,
+                                          size_t aoff, float *y, size_t ldy);
+typedef void (*lens_f32_avgpool_nhwc_fn)(size_t C, size_t npix, size_t ks, const float **a,
+                                          size_t aoff, float *y, size_t ldy, const float *scale);
+/* A row of LENS_NHWC_ZERO_FLOATS -inf (never written). */
+const float *lens_nhwc_neginf_row(void);
 
 typedef struct lens_f32_nhwc_variant {
     const char *name;  /* "f32_nhwc__avx512" */
     size_t mr, nr;     /* igemm tile */
     lens_f32_igemm_fn igemm;
     lens_f32_dwconv_nhwc_fn dwconv;
+    lens_f32_maxpool_nhwc_fn maxpool;
+    lens_f32_avgpool_nhwc_fn avgpool;
     bool (*supported)(const lens_cpu *cpu);
 } lens_f32_nhwc_variant;
 

@@ -5,13 +5,13 @@
 
 extern const lens_op_table lens_ops_elementwise, lens_ops_shape, lens_ops_gather, lens_ops_reduce,
     lens_ops_norm, lens_ops_pool, lens_ops_resize, lens_ops_conv, lens_ops_gemm, lens_ops_control,
-    lens_ops_detection, lens_ops_misc, lens_ops_loss, lens_ops_signal, lens_ops_quant;
+    lens_ops_detection, lens_ops_misc, lens_ops_loss, lens_ops_signal, lens_ops_quant, lens_ops_conv_nhwc;
 
 static const lens_op_table *const g_tables[] = {
     &lens_ops_elementwise, &lens_ops_shape, &lens_ops_gather,  &lens_ops_reduce,
     &lens_ops_norm,        &lens_ops_pool,  &lens_ops_resize,  &lens_ops_conv,
     &lens_ops_gemm,        &lens_ops_control, &lens_ops_detection, &lens_ops_misc,
-    &lens_ops_loss,        &lens_ops_signal, &lens_ops_quant,
+    &lens_ops_loss,        &lens_ops_signal, &lens_ops_quant, &lens_ops_conv_nhwc,
 };
 
 const lens_op *lens_op_find(const char *domain, const char *op_type, int64_t opset) {
