@@ -142,7 +142,23 @@ typedef struct lens_model_options {
     /* Non-zero: skip graph optimisations (fusion, folding). For debugging
      * and for checking the optimiser itself. */
     int32_t disable_optimizations;
+    /* Memory layout of the activations between layers (a lens_model_layout):
+     * AUTO (0, the default) runs channels-last (NHWC) the regions of the
+     * graph where lens's measurements say it is faster, NCHW keeps every
+     * activation in the ONNX layout, NHWC runs channels-last wherever an
+     * NHWC kernel exists. Results agree within float rounding either way.
+     * The environment variable LENS_LAYOUT=auto|nchw|nhwc overrides this
+     * field (for debugging and benchmarks only). Ignored when
+     * disable_optimizations is set. */
+    int32_t layout;
 } lens_model_options;
+
+/* Values of lens_model_options.layout. */
+typedef enum lens_model_layout {
+    LENS_MODEL_LAYOUT_AUTO = 0,
+    LENS_MODEL_LAYOUT_NCHW = 1,
+    LENS_MODEL_LAYOUT_NHWC = 2
+} lens_model_layout;
 
 typedef struct lens_model lens_model;
 typedef struct lens_session lens_session;

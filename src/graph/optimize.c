@@ -17,6 +17,7 @@
  *   7. The exact-erf GELU pattern x * (erf(x / sqrt 2) + 1) * 0.5 after a
  *      Conv / Gemm / MatMul becomes the fused LENS_ACT_GELU (with 5).
  *   8. Dead node removal.
+ *   9. The layout pass (graph/layout.c): channels-last regions.
  * Values that subgraphs read by name (implicit inputs) and graph outputs
  * are never renamed away. */
 #include <math.h>
@@ -554,7 +555,7 @@ static void remove_dead(lens_graph *g) {
 
 /* Conv/BN/activation rewrites move a node's output to another value: the
  * relinked producer indices keep the runtime's view consistent. */
-lens_status lens_graph_optimize(lens_graph *g) {
+lens_status lens_graph_optimize(lens_graph *g, lens_model_layout layout) {
     remove_identities(g);
     lens_graph_relink(g);
     LENS_TRY(fold_constants(g));
@@ -571,5 +572,5 @@ lens_status lens_graph_optimize(lens_graph *g) {
     /* a rewired graph output produced directly by a constant: make sure the
      * value flags stay right */
     for (int32_t k = 0; k < g->n_outputs; k++) g->values[g->outputs[k]].is_output = true;
-    return LENS_OK;
+    return lens_graph_layout(g, layout);
 }

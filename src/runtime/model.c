@@ -171,7 +171,13 @@ static lens_status open_bytes(lens_model *m, const uint8_t *data, size_t size, c
     }
     missing_free(&miss);
     LENS_TRY(st);
-    if (!opt || !opt->disable_optimizations) LENS_TRY(lens_graph_optimize(m->graph));
+    if (!opt || !opt->disable_optimizations) {
+        lens_model_layout layout = opt ? (lens_model_layout)opt->layout : LENS_MODEL_LAYOUT_AUTO;
+        if (layout != LENS_MODEL_LAYOUT_AUTO && layout != LENS_MODEL_LAYOUT_NCHW && layout != LENS_MODEL_LAYOUT_NHWC)
+            return lens_error(LENS_STATUS_INVALID_ARGUMENT, "lens_model_options.layout is %d (not a lens_model_layout)",
+                              (int)opt->layout);
+        LENS_TRY(lens_graph_optimize(m->graph, lens_layout_resolve(layout)));
+    }
     LENS_TRY(init_ops(m->graph));
     if (own_map) drop_file_pages(data, size);
     const lens_graph *g = m->graph;

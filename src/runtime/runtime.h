@@ -27,8 +27,27 @@ void lens_limits_resolve(const lens_limits *in, lens_limits *out);
 
 /* Graph optimiser (graph/optimize.c): Identity/Dropout removal, constant
  * folding, dead-node removal, Conv+BatchNorm folding, activation and
- * residual fusion. Runs after operators are resolved, before op init. */
-lens_status lens_graph_optimize(lens_graph *g);
+ * residual fusion, then the layout pass with `layout` (a lens_model_layout, as
+ * resolved by lens_layout_resolve). Runs after operators are resolved,
+ * before op init. */
+lens_status lens_graph_optimize(lens_graph *g, lens_model_layout layout);
+
+/* Layout pass (graph/layout.c): runs regions of the main graph channels-
+ * last with lens.ConvNhwc / lens.*PoolNhwc, inserting one Transpose per
+ * value and direction at region edges; operators of the nodes it creates
+ * or retypes are resolved. NCHW: no change. On failure the graph is left
+ * as it was (a status is returned). */
+lens_status lens_graph_layout(lens_graph *g, lens_model_layout mode);
+
+/* Static shape inference (graph/shape_infer.c): fills dtype, rank and the
+ * dims that follow from the graph inputs' declared dims into the
+ * intermediate values of the main graph that have none (never graph
+ * inputs, outputs or constants). Used by the layout pass. */
+lens_status lens_graph_infer_shapes(lens_graph *g);
+
+/* `requested` unless the environment variable LENS_LAYOUT says auto, nchw
+ * or nhwc (a debugging and benchmarking override; other values ignored). */
+lens_model_layout lens_layout_resolve(lens_model_layout requested);
 
 /* Run one node once on constant inputs with heap outputs: used by constant
  * folding. On success outs[i].data are lens_aligned_alloc'd (caller frees). */
