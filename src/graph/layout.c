@@ -851,10 +851,26 @@ lens_status lens_graph_layout(lens_graph *g, lens_model_layout mode) {
         if (!g->nodes[i].domain[0] && g->nodes[i].opset > c.opset) c.opset = g->nodes[i].opset;
     if (c.opset < 1 || !lens_op_find("", "Transpose", c.opset) || !lens_op_find("", "Gather", c.opset))
         return LENS_OK;
-    LENS_TRY(lens_graph_infer_shapes(g));
+    /* Graph outputs get inferred shapes too (an output that also feeds a
+     * conv must pass the eligibility checks), but what the model reports for
+     * them stays what the file declared: saved here, restored at the end. */
+    lens_value_info *saved = lens_calloc((size_t)(g->n_outputs ? g->n_outputs : 1), sizeof *saved);
+    const int64_t **saved_dims = lens_calloc((size_t)(g->n_outputs ? g->n_outputs : 1), sizeof *saved_dims);
+    if (!saved || !saved_dims) {
+        lens_free(saved);
+        lens_free(saved_dims);
+        return lens_error(LENS_STATUS_OUT_OF_MEMORY, "out of memory in the layout pass");
+    }
+    for (int32_t k = 0; k < g->n_outputs; k++) {
+        const lens_value *o = &g->values[g->outputs[k]];
+        saved[k].dtype = o->dtype;
+        saved[k].ndim = o->ndim;
+        saved_dims[k] = o->dims;
+    }
+    lens_status st = lens_graph_infer_shapes(g);
     size_t nn = (size_t)c.nn, nv = (size_t)c.nv;
-    lens_status st = LENS_OK;
     region_cost *cost = NULL;
+    if (st != LENS_OK) goto done;
     c.kind = lens_calloc(nn, 1);
     c.nhwc = lens_calloc(nn, 1);
     c.forbid = lens_calloc(nn, 1);
@@ -914,6 +930,14 @@ lens_status lens_graph_layout(lens_graph *g, lens_model_layout mode) {
     for (int32_t i = 0; i < c.nn; i++) any |= c.nhwc[i];
     if (any) st = rewrite(&c);
 done:
+    for (int32_t k = 0; k < g->n_outputs; k++) {
+        lens_value *o = &g->values[g->outputs[k]];
+        o->dtype = saved[k].dtype;
+        o->ndim = saved[k].ndim;
+        o->dims = (int64_t *)(uintptr_t)saved_dims[k];
+    }
+    lens_free(saved);
+    lens_free(saved_dims);
     lens_free(c.kind);
     lens_free(c.nhwc);
     lens_free(c.forbid);

@@ -9,9 +9,9 @@
  * Transpose, Flatten, and the Shape -> Gather -> arithmetic -> Slice/Resize
  * chains exporters emit (small 1-D integer values are evaluated).
  *
- * Only values without a producer-independent meaning are written: never
- * graph inputs, outputs (their declared info is what lens_model_*_info
- * reports) or constants. A dim that cannot be derived is -1; a rank that
+ * Graph inputs and constants are never written. Graph outputs are (their
+ * declared info is what lens_model_output_info reports: a caller that
+ * keeps the model must restore it, as the layout pass does). A dim that cannot be derived is -1; a rank that
  * cannot be derived leaves the value untouched. Nothing here changes what
  * the graph computes: every operator still checks its real input shapes at
  * run time. */
@@ -368,7 +368,7 @@ lens_status lens_graph_infer_shapes(lens_graph *g) {
     for (size_t v = 0; v < nv && st == LENS_OK; v++) {
         lens_value *val = &g->values[v];
         const si_val *s = &V[v];
-        if (val->is_input || val->is_output || val->constant || val->outer >= 0 || s->rank < 0) continue;
+        if (val->is_input || val->constant || val->outer >= 0 || s->rank < 0) continue;
         if (val->ndim >= 0 && val->ndim != s->rank) continue;
         if (val->ndim < 0) {
             val->dims = lens_arena_alloc(g->arena, sizeof(int64_t) * (size_t)(s->rank ? s->rank : 1));

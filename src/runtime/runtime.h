@@ -41,8 +41,9 @@ lens_status lens_graph_layout(lens_graph *g, lens_model_layout mode);
 
 /* Static shape inference (graph/shape_infer.c): fills dtype, rank and the
  * dims that follow from the graph inputs' declared dims into the
- * intermediate values of the main graph that have none (never graph
- * inputs, outputs or constants). Used by the layout pass. */
+ * values of the main graph that have none (never graph inputs or
+ * constants; graph outputs too, which the caller restores if the model
+ * is to report what the file declared). Used by the layout pass. */
 lens_status lens_graph_infer_shapes(lens_graph *g);
 
 /* `requested` unless the environment variable LENS_LAYOUT says auto, nchw
