@@ -131,10 +131,14 @@ static void si_node(const lens_graph *g, const lens_node *n, si_val *V) {
     if (!y || !x || n->domain[0]) return;
 #define IN(i) (n->n_inputs > (i) && n->inputs[i] >= 0 ? &V[n->inputs[i]] : NULL)
     if (!strcmp(op, "Conv")) {
+        /* a 4-D W makes X 4-D (Conv checks it at run time) */
         const lens_tensor *w = lens_node_const_input(g, n, 1);
-        if (!w || w->ndim != 4 || x->rank != 4) return;
+        if (!w || w->ndim != 4 || (x->rank != 4 && x->rank != -1)) return;
+        si_val x4 = *x;
+        if (x->rank != 4)
+            for (int i = 0; i < 4; i++) x4.dims[i] = -1;
         int64_t kernel[2] = {w->dims[2], w->dims[3]};
-        si_windowed(n, x, kernel, w->dims[0], false, y);
+        si_windowed(n, &x4, kernel, w->dims[0], false, y);
         y->dt = w->dtype;
     } else if (!strcmp(op, "MaxPool") || !strcmp(op, "AveragePool")) {
         int64_t nk = 0;
