@@ -8,6 +8,8 @@
 static const lens_f32_nhwc_variant g_variants[] = {
     {"f32_nhwc__ref", 4, 16, lens_f32_igemm_4x16__ref, lens_f32_dwconv_nhwc__ref,
      lens_f32_maxpool_nhwc__ref, lens_f32_avgpool_nhwc__ref, lens_cpu_any},
+    {"f32_nhwc__avx512", 8, 32, lens_f32_igemm_8x32__avx512, lens_f32_dwconv_nhwc__avx512,
+     lens_f32_maxpool_nhwc__avx512, lens_f32_avgpool_nhwc__avx512, lens_cpu_avx512},
 };
 
 LENS_VARIANT_TABLE(lens_f32_nhwc, lens_f32_nhwc_variant, g_variants)

@@ -1,0 +1,208 @@
+/* AVX-512 variant of the nhwc family (kernels/conv_nhwc.h).
+ *
+ * igemm 8x32: 8 output pixels x 32 output channels in 16 zmm accumulators.
+ * Per k step two weight vectors are loaded and each pixel's input value is
+ * broadcast from memory into two FMAs: 10 loads per 16 FMAs, so the loop
+ * is bound by the FMA ports, not the loads. Panels with nc <= 16 (the last
+ * one of M = 16, 48, 80...) run a one-vector body instead of multiplying
+ * zero weights. 32 columns rather than the NCHW GEMM's 48 because the
+ * channel counts of the mobile networks (16, 24, 32, 64, 96, 144...) waste
+ * far less of a 32-wide panel. The epilogue adds bias and residual with
+ * masked loads, applies the activation in registers (act_avx512.h) and
+ * stores with masks, so nothing is written past nc.
+ *
+ * depthwise: 16 channels per vector, masked tail, 4 output pixels at a time
+ * (4 independent FMA chains sharing each weight load), two vectors per
+ * pixel while 32 channels remain. Pools use the same loop shape.
+ *
+ * Each output value's arithmetic is the same whichever row of a tile or
+ * lane of a block it lands in, so splitting work never changes results. */
+#include <immintrin.h>
+#include <math.h>
+
+#include "kernels/conv_nhwc.h"
+#include "kernels/x86/act_avx512.h"
+
+#define IG_MR 8
+#define IG_NR 32
+
+static inline __attribute__((always_inline)) void igemm_8x32(size_t mr, size_t nc, size_t kc, size_t ks,
+                                                             const float **a, const float *w, float *c,
+                                                             size_t ldc, const float *bias, const float *res,
+                                                             size_t ldr, const lens_act_params *act,
+                                                             const int nv) {
+    __m512 acc[IG_MR][2];
+    for (int i = 0; i < IG_MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+    for (size_t t = 0; t < ks; t++, a += IG_MR) {
+        const float *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3];
+        const float *a4 = a[4], *a5 = a[5], *a6 = a[6], *a7 = a[7];
+        for (size_t k = 0; k < kc; k++, w += IG_NR) {
+            _mm_prefetch((const char *)(w + 8 * IG_NR), _MM_HINT_T0);
+            __m512 w0 = _mm512_loadu_ps(w), w1 = nv > 1 ? _mm512_loadu_ps(w + 16) : w0;
+#define IG_ROW(i)                                                                  \
+    do {                                                                           \
+        __m512 x = _mm512_set1_ps(a##i[k]);                                        \
+        acc[i][0] = _mm512_fmadd_ps(x, w0, acc[i][0]);                             \
+        if (nv > 1) acc[i][1] = _mm512_fmadd_ps(x, w1, acc[i][1]);                 \
+    } while (0)
+            IG_ROW(0);
+            IG_ROW(1);
+            IG_ROW(2);
+            IG_ROW(3);
+            IG_ROW(4);
+            IG_ROW(5);
+            IG_ROW(6);
+            IG_ROW(7);
+#undef IG_ROW
+        }
+    }
+    __mmask16 m0 = lens_mask16(nc), m1 = nc > 16 ? lens_mask16(nc - 16) : 0;
+    __m512 b0 = bias ? _mm512_maskz_loadu_ps(m0, bias) : _mm512_setzero_ps();
+    __m512 b1 = bias && nv > 1 ? _mm512_maskz_loadu_ps(m1, bias + 16) : _mm512_setzero_ps();
+    bool vec = act && act->act && lens_act_vectorised_avx512(act->act);
+    for (size_t i = 0; i < mr; i++) {
+        float *ci = c + i * ldc;
+        __m512 v0 = _mm512_add_ps(acc[i][0], b0);
+        if (res) v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, res + i * ldr));
+        if (vec) v0 = lens_act_avx512(v0, act);
+        _mm512_mask_storeu_ps(ci, m0, v0);
+        if (nv > 1) {
+            __m512 v1 = _mm512_add_ps(acc[i][1], b1);
+            if (res) v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, res + i * ldr + 16));
+            if (vec) v1 = lens_act_avx512(v1, act);
+            _mm512_mask_storeu_ps(ci + 16, m1, v1);
+        }
+        if (act && act->act && !vec) lens_act_apply_ref((lens_act)act->act, act->alpha, act->beta, ci, nc);
+    }
+}
+
+void lens_f32_igemm_8x32__avx512(size_t mr, size_t nc, size_t kc, size_t ks, const float **a, const float *w,
+                                 float *c, size_t ldc, const float *bias, const float *res, size_t ldr,
+                                 const lens_act_params *act) {
+    if (nc > 16) igemm_8x32(mr, nc, kc, ks, a, w, c, ldc, bias, res, ldr, act, 2);
+    else igemm_8x32(mr, nc, kc, ks, a, w, c, ldc, bias, res, ldr, act, 1);
+}
+
+/* ---- depthwise ---------------------------------------------------------- */
+
+/* Epilogue of one vector of channels [c, c + 16) (mask m) of pixel p. */
+static inline __attribute__((always_inline)) void dw_store(__m512 v, __mmask16 m, size_t c, size_t p,
+                                                           const float *bias, float *y, size_t ldy,
+                                                           const float *res, size_t ldr,
+                                                           const lens_act_params *act, bool vec) {
+    if (bias) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, bias + c));
+    if (res) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, res + p * ldr + c));
+    if (vec) v = lens_act_avx512(v, act);
+    _mm512_mask_storeu_ps(y + p * ldy + c, m, v);
+}
+
+/* np (1..4) pixels starting at a (pixel-major table), channels [c, c+16)
+ * and, with two, [c+16, c+32). */
+static inline __attribute__((always_inline)) void dw_block(size_t np, size_t ks, const float **a, size_t off,
+                                                           const float *w, size_t wstride, __mmask16 m0,
+                                                           __mmask16 m1, const int nvec, __m512 out[4][2]) {
+    __m512 acc[4][2];
+    for (int p = 0; p < 4; p++) acc[p][0] = acc[p][1] = _mm512_setzero_ps();
+    for (size_t t = 0; t < ks; t++) {
+        __m512 w0 = _mm512_maskz_loadu_ps(m0, w + t * wstride);
+        __m512 w1 = nvec > 1 ? _mm512_maskz_loadu_ps(m1, w + t * wstride + 16) : w0;
+        for (size_t p = 0; p < 4; p++) {
+            if (p >= np) break;
+            const float *x = a[p * ks + t] + off;
+            acc[p][0] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m0, x), w0, acc[p][0]);
+            if (nvec > 1) acc[p][1] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m1, x + 16), w1, acc[p][1]);
+        }
+    }
+    for (int p = 0; p < 4; p++) out[p][0] = acc[p][0], out[p][1] = acc[p][1];
+}
+
+void lens_f32_dwconv_nhwc__avx512(size_t C, size_t npix, size_t ks, const float **a, size_t aoff, const float *w,
+                                  size_t wstride, const float *bias, float *y, size_t ldy, const float *res,
+                                  size_t ldr, const lens_act_params *act) {
+    bool vec = act && act->act && lens_act_vectorised_avx512(act->act);
+    for (size_t p0 = 0; p0 < npix; p0 += 4) {
+        size_t np = npix - p0 < 4 ? npix - p0 : 4;
+        const float **ap = a + p0 * ks;
+        const float *rp = res ? res + p0 * ldr : NULL;
+        float *yp = y + p0 * ldy;
+        size_t c = 0;
+        __m512 o[4][2];
+        for (; c + 32 <= C; c += 32) {
+            if (np == 4) dw_block(4, ks, ap, aoff + c, w + c, wstride, 0xFFFF, 0xFFFF, 2, o);
+            else dw_block(np, ks, ap, aoff + c, w + c, wstride, 0xFFFF, 0xFFFF, 2, o);
+            for (size_t p = 0; p < np; p++) {
+                dw_store(o[p][0], 0xFFFF, c, p, bias, yp, ldy, rp, ldr, act, vec);
+                dw_store(o[p][1], 0xFFFF, c + 16, p, bias, yp, ldy, rp, ldr, act, vec);
+            }
+        }
+        for (; c < C; c += 16) {
+            __mmask16 m = lens_mask16(C - c);
+            dw_block(np, ks, ap, aoff + c, w + c, wstride, m, 0, 1, o);
+            for (size_t p = 0; p < np; p++) dw_store(o[p][0], m, c, p, bias, yp, ldy, rp, ldr, act, vec);
+        }
+        if (act && act->act && !vec)
+            for (size_t p = 0; p < np; p++) lens_act_apply_ref((lens_act)act->act, act->alpha, act->beta, yp + p * ldy, C);
+    }
+}
+
+/* ---- pools -------------------------------------------------------------- */
+
+void lens_f32_maxpool_nhwc__avx512(size_t C, size_t npix, size_t ks, const float **a, size_t aoff, float *y,
+                                   size_t ldy) {
+    for (size_t p = 0; p < npix; p++) {
+        const float **ap = a + p * ks;
+        float *yp = y + p * ldy;
+        size_t c = 0;
+        for (; c + 64 <= C; c += 64) {
+            __m512 m0 = _mm512_set1_ps(-INFINITY), m1 = m0, m2 = m0, m3 = m0;
+            for (size_t t = 0; t < ks; t++) {
+                const float *x = ap[t] + aoff + c;
+                /* vmaxps(v, m) keeps m when v is NaN: NaN is skipped */
+                m0 = _mm512_max_ps(_mm512_loadu_ps(x), m0);
+                m1 = _mm512_max_ps(_mm512_loadu_ps(x + 16), m1);
+                m2 = _mm512_max_ps(_mm512_loadu_ps(x + 32), m2);
+                m3 = _mm512_max_ps(_mm512_loadu_ps(x + 48), m3);
+            }
+            _mm512_storeu_ps(yp + c, m0);
+            _mm512_storeu_ps(yp + c + 16, m1);
+            _mm512_storeu_ps(yp + c + 32, m2);
+            _mm512_storeu_ps(yp + c + 48, m3);
+        }
+        for (; c < C; c += 16) {
+            __mmask16 k = lens_mask16(C - c);
+            __m512 m0 = _mm512_set1_ps(-INFINITY);
+            for (size_t t = 0; t < ks; t++) m0 = _mm512_max_ps(_mm512_maskz_loadu_ps(k, ap[t] + aoff + c), m0);
+            _mm512_mask_storeu_ps(yp + c, k, m0);
+        }
+    }
+}
+
+void lens_f32_avgpool_nhwc__avx512(size_t C, size_t npix, size_t ks, const float **a, size_t aoff, float *y,
+                                   size_t ldy, const float *scale) {
+    for (size_t p = 0; p < npix; p++) {
+        const float **ap = a + p * ks;
+        float *yp = y + p * ldy;
+        __m512 sc = _mm512_set1_ps(scale[p]);
+        size_t c = 0;
+        for (; c + 64 <= C; c += 64) {
+            __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+            for (size_t t = 0; t < ks; t++) {
+                const float *x = ap[t] + aoff + c;
+                s0 = _mm512_add_ps(s0, _mm512_loadu_ps(x));
+                s1 = _mm512_add_ps(s1, _mm512_loadu_ps(x + 16));
+                s2 = _mm512_add_ps(s2, _mm512_loadu_ps(x + 32));
+                s3 = _mm512_add_ps(s3, _mm512_loadu_ps(x + 48));
+            }
+            _mm512_storeu_ps(yp + c, _mm512_mul_ps(s0, sc));
+            _mm512_storeu_ps(yp + c + 16, _mm512_mul_ps(s1, sc));
+            _mm512_storeu_ps(yp + c + 32, _mm512_mul_ps(s2, sc));
+            _mm512_storeu_ps(yp + c + 48, _mm512_mul_ps(s3, sc));
+        }
+        for (; c < C; c += 16) {
+            __mmask16 k = lens_mask16(C - c);
+            __m512 s0 = _mm512_setzero_ps();
+            for (size_t t = 0; t < ks; t++) s0 = _mm512_add_ps(s0, _mm512_maskz_loadu_ps(k, ap[t] + aoff + c));
+            _mm512_mask_storeu_ps(yp + c, k, _mm512_mul_ps(s0, sc));
+        }
+    }
+}
