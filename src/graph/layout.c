@@ -175,12 +175,30 @@ static bool nhwc_input(const lay_ctx *c, int32_t i, int32_t k) {
 }
 
 /* ---- the policy ----------------------------------------------------------
- * Whether an eligible Conv may run NHWC. NHWC mode: always. AUTO: see the
- * file comment and want_region(). */
+ * NHWC mode: every eligible Conv runs channels-last and every region with a
+ * convolution or pooling in it is kept (regions without one as in AUTO).
+ *
+ * AUTO keeps a region only when it removes at least as many of the
+ * model's own Transposes as it inserts at its edges. Measured on the 10 benchmark
+ * models (1 thread, CPU time per node, the nhwc AVX-512 kernels of
+ * 872415e against the NCHW paths): no conv class wins by enough to pay
+ * for the two Transposes a region needs at its edges. Dense 3x3 stride-1
+ * convs lose 2x against NCHW's Winograd (resnet18 layer1 0.78 -> 1.57 ms),
+ * 1x1 stride-1 pointwise convs 10-100% (mobilenet_v2 16->96 at 112x112
+ * 0.59 -> 0.75 ms), stems 50%; depthwise convs on 7x7-14x14 maps and
+ * stride-2 convs win 10-50% but are a few percent of any model, so whole-
+ * model NHWC was slower on all but one (resnet18 20.1 -> 30.7 ms,
+ * mobilenet_v2 7.0 -> 8.2, efficientnet_b0 11.4 -> 13.3, yolov8n
+ * 59.7 -> 88.5). ConvNeXt is the exception: its blocks transpose to NHWC
+ * for LayerNorm and the MatMuls and back for the residual, and a
+ * channels-last region makes 44 of its 46 Transposes disappear
+ * (95.1 -> 85.3 ms). Regions therefore pay for themselves in Transposes
+ * or not at all; when the NHWC kernels beat NCHW per conv class, this is
+ * where a per-conv gain estimate (kernel, stride, depthwise, channels,
+ * the spatial dims from shape inference) belongs. */
 static bool want_conv(const lay_ctx *c, const lens_node *n) {
-    if (!lens_conv_nhwc_eligible(c->g, n)) return false;
-    if (c->mode == LENS_MODEL_LAYOUT_NHWC) return true;
-    return false; /* AUTO: not tuned yet */
+    if (c->mode == LENS_MODEL_LAYOUT_NCHW) return false;
+    return lens_conv_nhwc_eligible(c->g, n);
 }
 
 /* Region weights gathered by weigh_regions(). */
@@ -192,11 +210,11 @@ typedef struct region_cost {
 } region_cost;
 
 static bool want_region(const lay_ctx *c, const region_cost *r) {
-    if (r->convs + r->pools == 0) return r->removed > r->edges && c->mode != LENS_MODEL_LAYOUT_NCHW;
-    if (c->mode == LENS_MODEL_LAYOUT_NHWC) return true;
-    /* AUTO: each edge transpose costs about what one conv gains; a region
-     * must save more than its edges cost. */
-    return r->convs + r->removed > r->edges;
+    if (c->mode == LENS_MODEL_LAYOUT_NHWC && r->convs + r->pools > 0) return true;
+    /* a tie keeps the region: it moves a Transpose without adding one
+     * (ConvNeXt's stem: the input's transpose replaces the one after the
+     * stem conv, on 3 channels instead of 96) */
+    return r->removed > 0 && r->removed >= r->edges;
 }
 
 /* ---- assignment ---------------------------------------------------------- */

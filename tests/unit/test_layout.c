@@ -425,6 +425,10 @@ static void test_transpose_folding(void) {
     onm_buf m = gb_finish(&b, xd);
     lens_model *mh = check_case("transpose folding", &m, xd, "Transpose,ConvNhwc,Relu,Add,ConvNhwc,Transpose");
     lens_model_free(mh);
+    /* AUTO keeps it: two model Transposes removed for two inserted */
+    lens_model *ma = open_layout("transpose folding auto", &m, LENS_MODEL_LAYOUT_AUTO);
+    if (ma) CHECK(count_op(ma, "ConvNhwc") == 2 && count_op(ma, "Transpose") == 2, "transpose folding: AUTO undid it");
+    lens_model_free(ma);
     free(m.p);
 }
 
