@@ -633,6 +633,46 @@ static void dw_case(const lens_f32_nhwc_variant *v, size_t Ctot, size_t c0, size
             CHECK(0, "%s dwconv C %zu c0 %zu npix %zu ks %zu act %d: y[%zu] = %.7g, ref %.7g", v->name, C, c0, npix,
                   ks, act ? act->act : 0, i, y1[i], y0[i]);
         }
+    /* the rows kernel on the same inputs laid out as image rows (KH x KW =
+     * ks x 1 and, when ks = 9 or 25, 3x3 / 5x5 at stride 1 and 2, which
+     * takes the register-reuse path): the reference's within tolerance and
+     * the variant's own table kernel on the same taps equal (up to the
+     * sign of zero) */
+    for (int shape = 0; shape < 3; shape++) {
+        size_t KW = shape == 0 ? 1 : ks == 9 ? 3 : ks == 25 ? 5 : ks == 49 ? 7 : 1, KH = ks / KW;
+        if (shape > 0 && KW == 1) break;
+        size_t stride = shape == 2 ? 2 : 1, pst = stride * Ctot, tstep = Ctot;
+        size_t rowlen = (npix * stride + KW + 1) * Ctot;
+        float *buf = frand_n(KH * rowlen + 16, 2.0f);
+        const float **ra = malloc(KH * sizeof *ra), **ta = malloc(npix * ks * sizeof *ta);
+        for (size_t ky = 0; ky < KH; ky++) {
+            ra[ky] = ky % 3 == 1 && KH > 1 ? NULL : buf + ky * rowlen;
+            for (size_t kx = 0; kx < KW; kx++)
+                for (size_t p = 0; p < npix; p++)
+                    ta[p * ks + ky * KW + kx] = ra[ky] ? ra[ky] + p * pst + kx * tstep : lens_nhwc_zero_row();
+        }
+        float *y2 = malloc((npix * ld + 1) * sizeof(float));
+        for (size_t i = 0; i < npix * ld; i++) y0[i] = y1[i] = y2[i] = 777.0f;
+        ref->dwconv_rows(C, npix, KH, KW, ra, pst, tstep, c0, wp + c0, cpad, bias ? bv + c0 : NULL, y0 + c0, ld,
+                         res ? rv + c0 : NULL, ld, act);
+        v->dwconv_rows(C, npix, KH, KW, ra, pst, tstep, c0, wp + c0, cpad, bias ? bv + c0 : NULL, y1 + c0, ld,
+                       res ? rv + c0 : NULL, ld, act);
+        v->dwconv(C, npix, ks, ta, c0, wp + c0, cpad, bias ? bv + c0 : NULL, y2 + c0, ld, res ? rv + c0 : NULL, ld,
+                  act);
+        for (size_t i = 0; i < npix * ld && bad < 3; i++) {
+            if (!close_enough(y1[i], y0[i], 1e-5f)) {
+                bad++;
+                CHECK(0, "%s dwconv_rows %zux%zu/%zu C %zu c0 %zu npix %zu act %d: y[%zu] = %.7g, ref %.7g", v->name,
+                      KH, KW, stride, C, c0, npix, act ? act->act : 0, i, y1[i], y0[i]);
+            }
+            if (!(y1[i] == y2[i])) {
+                bad++;
+                CHECK(0, "%s dwconv_rows %zux%zu/%zu C %zu npix %zu: y[%zu] = %.9g, table kernel %.9g", v->name, KH,
+                      KW, stride, C, npix, i, y1[i], y2[i]);
+            }
+        }
+        free(ra), free(buf), free(ta), free(y2);
+    }
     /* pools on the same table */
     float *sc = frand_n(npix, 1.0f);
     for (size_t i = 0; i < npix * ld; i++) y0[i] = y1[i] = 777.0f;
@@ -668,6 +708,10 @@ static void test_dw_kernels(void) {
             for (size_t s = 0; s < LENS_ARRAY_LEN(kss); s++) dw_case(v, C, 0, C, 1 + C % 7, kss[s], NULL, true, C & 1);
         for (size_t npix = 1; npix <= 9; npix++) dw_case(v, 72, 16, 40, npix, 9, NULL, npix & 1, npix & 2);
         dw_case(v, 96, 32, 64, 13, 9, NULL, true, true);
+        for (size_t npix = 1; npix <= 9; npix++) {
+            dw_case(v, 48, 0, 48, npix, 49, NULL, true, false); /* 7x7 */
+            dw_case(v, 21, 0, 21, npix, 25, NULL, false, true);
+        }
         for (size_t ai = 0; ai < LENS_ARRAY_LEN(g_acts); ai++) {
             dw_case(v, 37, 0, 37, 5, 9, &g_acts[ai], true, true);
             dw_case(v, 64, 16, 33, 3, 25, &g_acts[ai], true, false);
@@ -755,7 +799,9 @@ static void bench(int threads) {
     };
     printf("%-28s %10s %10s %7s   (%d thread%s, median ms)\n", "layer", "NCHW", "NHWC", "ratio", threads,
            threads > 1 ? "s" : "");
+    const char *only = getenv("LENS_NHWC_BENCH_ONLY");
     for (size_t i = 0; i < LENS_ARRAY_LEN(L); i++) {
+        if (only && !strstr(L[i].name, only)) continue;
         int64_t C = L[i].C, H = L[i].H, M = L[i].M, k = L[i].k, cg = L[i].dw ? 1 : C;
         float *x = frand_n((size_t)(C * H * H), 1.0f), *w = frand_n((size_t)(M * cg * k * k), 0.1f);
         float *b = frand_n((size_t)M, 0.1f);

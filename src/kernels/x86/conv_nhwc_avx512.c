@@ -145,6 +145,110 @@ void lens_f32_dwconv_nhwc__avx512(size_t C, size_t npix, size_t ks, const float 
     }
 }
 
+/* Rows kernel, 4 pixels, any stride: per tap one weight load (per
+ * vector) shared by the pixels. */
+static inline __attribute__((always_inline)) void dwr_generic(size_t np, size_t KH, size_t KW, const float **rows,
+                                                              size_t pst, size_t tstep, size_t off, const float *w,
+                                                              size_t wstride, __mmask16 m0, __mmask16 m1,
+                                                              const int nv, __m512 acc[4][2]) {
+    for (size_t ky = 0; ky < KH; ky++) {
+        if (!rows[ky]) continue;
+        const float *r = rows[ky] + off;
+        const float *wr = w + ky * KW * wstride;
+        for (size_t kx = 0; kx < KW; kx++, r += tstep, wr += wstride) {
+            __m512 w0 = _mm512_maskz_loadu_ps(m0, wr);
+            __m512 w1 = nv > 1 ? _mm512_maskz_loadu_ps(m1, wr + 16) : w0;
+            const float *x = r;
+            for (size_t p = 0; p < 4; p++, x += pst) {
+                if (p >= np) break;
+                acc[p][0] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m0, x), w0, acc[p][0]);
+                if (nv > 1) acc[p][1] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m1, x + 16), w1, acc[p][1]);
+            }
+        }
+    }
+}
+
+/* Rows kernel, 4 pixels, pstride == tstep and KW = kw (3, 5, 7): per input
+ * row the kw weights stay in registers and each of the 4 + kw - 1 input
+ * vectors is loaded once and used by every pixel that reads it (pixel p,
+ * tap kx reads input j = p + kx), in kx order per pixel. */
+static inline __attribute__((always_inline)) void dwr_reuse(const int kw, size_t KH, const float **rows,
+                                                            size_t step, size_t off, const float *w,
+                                                            size_t wstride, __mmask16 m0, __mmask16 m1,
+                                                            const int nv, __m512 acc[4][2]) {
+    for (size_t ky = 0; ky < KH; ky++) {
+        if (!rows[ky]) continue;
+        const float *r = rows[ky] + off;
+        const float *wr = w + ky * (size_t)kw * wstride;
+        __m512 wv[7][2];
+#pragma GCC unroll 8
+        for (int kx = 0; kx < kw; kx++) {
+            wv[kx][0] = _mm512_maskz_loadu_ps(m0, wr + kx * wstride);
+            wv[kx][1] = nv > 1 ? _mm512_maskz_loadu_ps(m1, wr + kx * wstride + 16) : wv[kx][0];
+        }
+#pragma GCC unroll 16
+        for (int j = 0; j < 4 + kw - 1; j++) {
+            const float *x = r + (size_t)j * step;
+            __m512 x0 = _mm512_maskz_loadu_ps(m0, x);
+            __m512 x1 = nv > 1 ? _mm512_maskz_loadu_ps(m1, x + 16) : x0;
+#pragma GCC unroll 4
+            for (int p = 0; p < 4; p++) {
+                int kx = j - p;
+                if (kx < 0 || kx >= kw) continue;
+                acc[p][0] = _mm512_fmadd_ps(x0, wv[kx][0], acc[p][0]);
+                if (nv > 1) acc[p][1] = _mm512_fmadd_ps(x1, wv[kx][1], acc[p][1]);
+            }
+        }
+    }
+}
+
+/* One channel block (nv vectors, masks m0, m1) of the whole run of pixels. */
+static inline __attribute__((always_inline)) void dwr_channels(size_t c, size_t npix, size_t KH, size_t KW,
+                                                               const float **rows, size_t pst, size_t tstep,
+                                                               size_t aoff, const float *w, size_t wstride,
+                                                               const float *bias, float *y, size_t ldy,
+                                                               const float *res, size_t ldr,
+                                                               const lens_act_params *act, bool vec,
+                                                               __mmask16 m0, __mmask16 m1, const int nv) {
+    int kw = pst == tstep && (KW == 3 || KW == 5 || KW == 7) ? (int)KW : 0;
+    for (size_t p0 = 0; p0 < npix; p0 += 4) {
+        size_t np = npix - p0 < 4 ? npix - p0 : 4;
+        __m512 acc[4][2];
+        for (int p = 0; p < 4; p++) acc[p][0] = acc[p][1] = _mm512_setzero_ps();
+        size_t off = aoff + c + p0 * pst;
+        /* the reuse kernels read 4 + kw - 1 inputs: only for full groups */
+        if (np == 4 && kw == 3) dwr_reuse(3, KH, rows, pst, off, w + c, wstride, m0, m1, nv, acc);
+        else if (np == 4 && kw == 5) dwr_reuse(5, KH, rows, pst, off, w + c, wstride, m0, m1, nv, acc);
+        else if (np == 4 && kw == 7) dwr_reuse(7, KH, rows, pst, off, w + c, wstride, m0, m1, nv, acc);
+        else if (np == 4) dwr_generic(4, KH, KW, rows, pst, tstep, off, w + c, wstride, m0, m1, nv, acc);
+        else dwr_generic(np, KH, KW, rows, pst, tstep, off, w + c, wstride, m0, m1, nv, acc);
+        const float *rp = res ? res + p0 * ldr : NULL;
+        float *yp = y + p0 * ldy;
+        for (size_t p = 0; p < np; p++) {
+            dw_store(acc[p][0], m0, c, p, bias, yp, ldy, rp, ldr, act, vec);
+            if (nv > 1) dw_store(acc[p][1], m1, c + 16, p, bias, yp, ldy, rp, ldr, act, vec);
+        }
+    }
+}
+
+void lens_f32_dwconv_nhwc_rows__avx512(size_t C, size_t npix, size_t KH, size_t KW, const float **rows,
+                                       size_t pstride, size_t tstep, size_t aoff, const float *w, size_t wstride,
+                                       const float *bias, float *y, size_t ldy, const float *res, size_t ldr,
+                                       const lens_act_params *act) {
+    bool vec = act && act->act && lens_act_vectorised_avx512(act->act);
+    /* channel blocks outer, pixels inner: the block's weights stay in L1
+     * while the row streams past */
+    size_t c = 0;
+    for (; c + 32 <= C; c += 32)
+        dwr_channels(c, npix, KH, KW, rows, pstride, tstep, aoff, w, wstride, bias, y, ldy, res, ldr, act, vec,
+                     0xFFFF, 0xFFFF, 2);
+    for (; c < C; c += 16)
+        dwr_channels(c, npix, KH, KW, rows, pstride, tstep, aoff, w, wstride, bias, y, ldy, res, ldr, act, vec,
+                     lens_mask16(C - c), 0, 1);
+    if (act && act->act && !vec)
+        for (size_t p = 0; p < npix; p++) lens_act_apply_ref((lens_act)act->act, act->alpha, act->beta, y + p * ldy, C);
+}
+
 /* ---- pools -------------------------------------------------------------- */
 
 void lens_f32_maxpool_nhwc__avx512(size_t C, size_t npix, size_t ks, const float **a, size_t aoff, float *y,
