@@ -74,6 +74,21 @@ void lens_nhwc_igemm_table(const lens_nhwc_geom *g, const float *x, int64_t pos[
                            const float *pad, const float **at) {
     int64_t n = pos[0], oy = pos[1], ox = pos[2];
     int64_t rowf = g->W * g->C;
+    if (g->KH == 1 && g->KW == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0 && g->pb == 0 &&
+        g->pr == 0) {
+        /* 1x1, stride 1, no padding: pixel p reads row p of x */
+        int64_t p0 = (n * g->OH + oy) * g->OW + ox;
+        const float *r = x + p0 * g->C;
+        for (size_t i = 0; i < MR; i++) at[i] = r + (int64_t)(i < mr ? i : mr - 1) * g->C;
+        p0 += (int64_t)mr;
+        int64_t plane = g->OH * g->OW;
+        if (mr == MR && (ox += (int64_t)mr) < g->OW) {
+            pos[2] = ox; /* common case: still on the same output row */
+        } else {
+            pos[0] = p0 / plane, pos[1] = p0 % plane / g->OW, pos[2] = p0 % g->OW;
+        }
+        return;
+    }
     for (size_t i = 0; i < MR; i++) {
         if (i > 0 && i < mr && ++ox == g->OW) {
             ox = 0;
