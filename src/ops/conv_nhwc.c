@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "kernels/conv_nhwc.h"
+#include "ops/conv_winograd.h"
 #include "ops/op.h"
 
 /* ---- attributes and geometry ------------------------------------------- */
@@ -612,7 +613,15 @@ static bool known_f32_4d(const lens_graph *g, int32_t v) {
 
 /* The predicates run the op's own checks; a check that fails leaves its
  * message in lens_last_error, which nothing reads unless a call fails. */
+/* The family has a SIMD variant on this CPU (the table lists the
+ * reference first). */
+static bool nhwc_simd(void) {
+    size_t n;
+    return lens_f32_nhwc_best() != &lens_f32_nhwc_variants(&n)[0];
+}
+
 bool lens_conv_nhwc_eligible(const lens_graph *g, const lens_node *conv) {
+    if (!nhwc_simd()) return false;
     if (!g || !conv || conv->dead || conv->domain[0] || strcmp(conv->op_type, "Conv")) return false;
     if (conv->n_inputs < 2 || conv->n_inputs > 4 || conv->n_outputs != 1 || conv->outputs[0] < 0) return false;
     if (!known_f32_4d(g, conv->inputs[0])) return false;
@@ -647,7 +656,28 @@ bool lens_conv_nhwc_eligible(const lens_graph *g, const lens_node *conv) {
     return true;
 }
 
+bool lens_conv_nhwc_preferred(const lens_graph *g, const lens_node *conv) {
+    if (!lens_conv_nhwc_eligible(g, conv)) return false;
+    const lens_tensor *w = lens_node_const_input(g, conv, 1);
+    lens_conv_params p = {0};
+    p.nsp = 2;
+    p.M = w->dims[0];
+    p.C = w->dims[1];
+    p.group = lens_node_attr_int(conv, "group", 1);
+    int64_t n;
+    const int64_t *st = lens_node_attr_ints(conv, "strides", &n);
+    const int64_t *di = lens_node_attr_ints(conv, "dilations", &n);
+    for (int i = 0; i < 2; i++) {
+        p.k[i] = w->dims[2 + i];
+        p.stride[i] = st ? st[i] : 1;
+        p.dil[i] = di ? di[i] : 1;
+        p.in[i] = p.out[i] = 1;
+    }
+    return !lens_conv_wino_applies(&p, lens_f32_gemm_best());
+}
+
 bool lens_pool_nhwc_eligible(const lens_graph *g, const lens_node *pool) {
+    if (!nhwc_simd()) return false;
     if (!g || !pool || pool->dead || pool->domain[0] || pool->n_inputs != 1 || pool->n_outputs < 1 ||
         pool->outputs[0] < 0)
         return false;

@@ -496,7 +496,30 @@ static bool eligible_of(nm_spec *s, bool pool) {
     return e;
 }
 
+static bool preferred_of(nm_spec *s) {
+    onm_buf m = nm_build(s);
+    lens_model *model = NULL;
+    bool e = false;
+    if (lens_model_open_memory(m.p, m.n, NULL, &model) == LENS_OK) {
+        for (int32_t i = 0; i < model->graph->n_nodes; i++) {
+            lens_node *nd = &model->graph->nodes[i];
+            if (!nd->dead && !strcmp(nd->op_type, s->op)) e = lens_conv_nhwc_preferred(model->graph, nd);
+        }
+        lens_model_free(model);
+    }
+    free(m.p);
+    return e;
+}
+
 static void test_eligible(void) {
+    size_t nv;
+    if (lens_f32_nhwc_best() == &lens_f32_nhwc_variants(&nv)[0]) {
+        /* reference kernels only: nothing is eligible (checked on one) */
+        static float x1[16], w1[4];
+        nm_spec c1 = {"Conv", NULL, 2, {{"x", 4, {1, 4, 2, 2}, x1, false}, {"w", 4, {1, 4, 1, 1}, w1, true}}};
+        CHECK(!eligible_of(&c1, false), "Conv eligible without SIMD kernels");
+        return;
+    }
     static float x[1 * 8 * 6 * 6], w[16 * 8 * 3 * 3], wd[8 * 9];
     int64_t k3[2] = {3, 3}, p1[4] = {1, 1, 1, 1};
     nm_spec c = {"Conv", NULL, 2, {{"x", 4, {1, 8, 6, 6}, x, false}, {"w", 4, {16, 8, 3, 3}, w, true}}};
@@ -504,6 +527,17 @@ static void test_eligible(void) {
     c.attr[1] = (onm_attr){"pads", 7, 0, NULL, p1, 4};
     nm_spec s = c;
     CHECK(eligible_of(&s, false), "dense 3x3 Conv not eligible");
+    {
+        /* 3x3 stride 1 with 16+ channels: Winograd in NCHW, not preferred;
+         * stride 2 preferred */
+        static float xw[1 * 16 * 6 * 6], ww[16 * 16 * 3 * 3];
+        int64_t s2[2] = {2, 2};
+        nm_spec q = {"Conv", NULL, 2, {{"x", 4, {1, 16, 6, 6}, xw, false}, {"w", 4, {16, 16, 3, 3}, ww, true}}};
+        q.attr[0] = c.attr[0], q.attr[1] = c.attr[1];
+        CHECK(eligible_of(&q, false) && !preferred_of(&q), "Winograd-sized 3x3 preferred in NHWC");
+        q.attr[2] = (onm_attr){"strides", 7, 0, NULL, s2, 2};
+        CHECK(preferred_of(&q), "3x3 stride 2 not preferred in NHWC");
+    }
     s = c, s.in[1].init = false;
     CHECK(!eligible_of(&s, false), "Conv with non-constant W eligible");
     s = c, s.in[1] = (nm_tensor){"w", 4, {8, 1, 3, 3}, wd, true}, s.attr[2] = (onm_attr){"group", 2, 8, NULL, NULL, 0};
