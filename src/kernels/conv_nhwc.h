@@ -84,6 +84,19 @@ void lens_f32_dwconv_nhwc__ref(size_t, size_t, size_t, const float **, size_t, c
 void lens_f32_maxpool_nhwc__ref(size_t, size_t, size_t, const float **, size_t, float *, size_t);
 void lens_f32_avgpool_nhwc__ref(size_t, size_t, size_t, const float **, size_t, float *, size_t,
                                 const float *);
+void lens_f32_igemm_6x16__avx2(size_t, size_t, size_t, size_t, const float **, const float *,
+                               float *, size_t, const float *, const float *, size_t,
+                               const lens_act_params *);
+void lens_f32_dwconv_nhwc__avx2(size_t, size_t, size_t, const float **, size_t, const float *,
+                                size_t, const float *, float *, size_t, const float *, size_t,
+                                const lens_act_params *);
+void lens_f32_dwconv_nhwc_rows__avx2(size_t, size_t, size_t, size_t, const float **, size_t,
+                                     size_t, size_t, const float *, size_t, const float *,
+                                     float *, size_t, const float *, size_t,
+                                     const lens_act_params *);
+void lens_f32_maxpool_nhwc__avx2(size_t, size_t, size_t, const float **, size_t, float *, size_t);
+void lens_f32_avgpool_nhwc__avx2(size_t, size_t, size_t, const float **, size_t, float *, size_t,
+                                 const float *);
 void lens_f32_igemm_8x32__avx512(size_t, size_t, size_t, size_t, const float **, const float *,
                                  float *, size_t, const float *, const float *, size_t,
                                  const lens_act_params *);

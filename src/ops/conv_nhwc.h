@@ -34,8 +34,9 @@
  * filter), at most LENS_NHWC_ZERO_FLOATS input channels, valid attributes,
  * and a fused residual (input 3), if any, whose known shape is the output's
  * (an NCHW [N,M,OH,OW]: the pass transposes it). False, too, on a CPU
- * where the nhwc family has only its scalar reference (no AVX-512 there
- * yet: the NCHW kernels are many times faster). Pure: changes nothing. */
+ * where the nhwc family has only its scalar reference (neither AVX2+FMA
+ * nor AVX-512: the NCHW kernels are many times faster there). Pure:
+ * changes nothing. */
 bool lens_conv_nhwc_eligible(const lens_graph *g, const lens_node *conv);
 
 /* Eligible, and not a layer the NCHW Conv runs much faster: dense 3x3

@@ -859,12 +859,45 @@ static void bench(int threads) {
     }
 }
 
+static void bench_pools(int threads) {
+    static const struct { const char *name, *op; int64_t C, H, k, s, p; } L[] = {
+        {"r18 maxpool 3x3/2 64 @112", "MaxPool", 64, 112, 3, 2, 1},
+        {"yolo sppf maxpool 5x5 128 @20", "MaxPool", 128, 20, 5, 1, 2},
+        {"avgpool 3x3/1 96 @28", "AveragePool", 96, 28, 3, 1, 1},
+        {"gap 1280 @7", "GlobalAveragePool", 1280, 7, 0, 0, 0},
+        {"gap 576 @14", "GlobalAveragePool", 576, 14, 0, 0, 0},
+    };
+    const char *only = getenv("LENS_NHWC_BENCH_ONLY");
+    for (size_t i = 0; i < LENS_ARRAY_LEN(L); i++) {
+        if (only && !strstr(L[i].name, only)) continue;
+        int64_t C = L[i].C, H = L[i].H;
+        float *x = frand_n((size_t)(C * H * H), 1.0f);
+        int64_t ks[2] = {L[i].k, L[i].k}, st[2] = {L[i].s, L[i].s}, pd[4] = {L[i].p, L[i].p, L[i].p, L[i].p};
+        char nop[64];
+        snprintf(nop, sizeof nop, "%sNhwc", L[i].op);
+        nm_spec a = {L[i].op, NULL, 1, {{"x", 4, {1, C, H, H}, x, false}}};
+        nm_spec c = {nop, "lens", 1, {{"x", 4, {1, H, H, C}, x, false}}};
+        if (L[i].k) {
+            onm_attr at[3] = {{"kernel_shape", 7, 0, NULL, ks, 2}, {"strides", 7, 0, NULL, st, 2},
+                              {"pads", 7, 0, NULL, pd, 4}};
+            for (int j = 0; j < 3; j++) a.attr[j] = c.attr[j] = at[j];
+        }
+        a.threads = c.threads = threads;
+        double t1 = time_model(&a, 41), t2 = time_model(&c, 41), t3 = time_model(&a, 41), t4 = time_model(&c, 41);
+        t1 = t1 < t3 ? t1 : t3, t2 = t2 < t4 ? t2 : t4;
+        printf("%-28s %10.4f %10.4f %7.2f\n", L[i].name, t1, t2, t2 / t1);
+        fflush(stdout);
+        free(x);
+    }
+}
+
 int main(void) {
     const char *bn = getenv("LENS_NHWC_BENCH");
     if (bn && bn[0] == '1') {
         bench(1);
+        bench_pools(1);
         const char *t2 = getenv("LENS_NHWC_BENCH_THREADS");
-        if (t2) bench(atoi(t2));
+        if (t2) bench(atoi(t2)), bench_pools(atoi(t2));
         return 0;
     }
     test_igemm_kernels();
