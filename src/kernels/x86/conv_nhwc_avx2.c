@@ -163,11 +163,12 @@ static inline __attribute__((always_inline)) void dwr8_generic(size_t np, size_t
     }
 }
 
-/* Rows kernel, 4 pixels, pstride == tstep, KW = kw: inputs loaded once
- * for every pixel and tap that reads them, in kx order per pixel. */
-static inline __attribute__((always_inline)) void dwr8_reuse(const int kw, size_t KH, const float **rows,
-                                                             size_t step, size_t off, const float *w,
-                                                             size_t wstride, __m256i m, bool full,
+/* Rows kernel, 4 pixels, pstride == st * tstep, KW = kw: inputs loaded
+ * once for every pixel and tap that reads them (pixel p, tap kx reads
+ * input j = st * p + kx), in kx order per pixel. */
+static inline __attribute__((always_inline)) void dwr8_reuse(const int kw, const int st, size_t KH,
+                                                             const float **rows, size_t step, size_t off,
+                                                             const float *w, size_t wstride, __m256i m, bool full,
                                                              __m256 acc[4]) {
     for (size_t ky = 0; ky < KH; ky++) {
         if (!rows[ky]) continue;
@@ -177,11 +178,11 @@ static inline __attribute__((always_inline)) void dwr8_reuse(const int kw, size_
 #pragma GCC unroll 8
         for (int kx = 0; kx < kw; kx++) wv[kx] = ld8(wr + kx * wstride, m, full);
 #pragma GCC unroll 16
-        for (int j = 0; j < 4 + kw - 1; j++) {
+        for (int j = 0; j < 3 * st + kw; j++) {
             __m256 x = ld8(r + (size_t)j * step, m, full);
 #pragma GCC unroll 4
             for (int p = 0; p < 4; p++) {
-                int kx = j - p;
+                int kx = j - st * p;
                 if (kx < 0 || kx >= kw) continue;
                 acc[p] = _mm256_fmadd_ps(x, wv[kx], acc[p]);
             }
@@ -196,15 +197,19 @@ static inline __attribute__((always_inline)) void dwr8_channels(size_t c, size_t
                                                                 const float *res, size_t ldr,
                                                                 const lens_act_params *act, bool vec, __m256i m,
                                                                 bool full) {
-    int kw = pst == tstep && (KW == 3 || KW == 5 || KW == 7) ? (int)KW : 0;
+    int st = pst == tstep ? 1 : pst == 2 * tstep ? 2 : 0;
+    int kw = st && (KW == 3 || KW == 5 || KW == 7) ? (int)KW : 0;
     for (size_t p0 = 0; p0 < npix; p0 += 4) {
         size_t np = npix - p0 < 4 ? npix - p0 : 4;
         __m256 acc[4];
         for (int p = 0; p < 4; p++) acc[p] = _mm256_setzero_ps();
         size_t off = aoff + c + p0 * pst;
-        if (np == 4 && kw == 3) dwr8_reuse(3, KH, rows, pst, off, w + c, wstride, m, full, acc);
-        else if (np == 4 && kw == 5) dwr8_reuse(5, KH, rows, pst, off, w + c, wstride, m, full, acc);
-        else if (np == 4 && kw == 7) dwr8_reuse(7, KH, rows, pst, off, w + c, wstride, m, full, acc);
+        if (np == 4 && st == 1 && kw == 3) dwr8_reuse(3, 1, KH, rows, tstep, off, w + c, wstride, m, full, acc);
+        else if (np == 4 && st == 1 && kw == 5) dwr8_reuse(5, 1, KH, rows, tstep, off, w + c, wstride, m, full, acc);
+        else if (np == 4 && st == 1 && kw == 7) dwr8_reuse(7, 1, KH, rows, tstep, off, w + c, wstride, m, full, acc);
+        else if (np == 4 && st == 2 && kw == 3) dwr8_reuse(3, 2, KH, rows, tstep, off, w + c, wstride, m, full, acc);
+        else if (np == 4 && st == 2 && kw == 5) dwr8_reuse(5, 2, KH, rows, tstep, off, w + c, wstride, m, full, acc);
+        else if (np == 4 && st == 2 && kw == 7) dwr8_reuse(7, 2, KH, rows, tstep, off, w + c, wstride, m, full, acc);
         else dwr8_generic(np, KH, KW, rows, pst, tstep, off, w + c, wstride, m, full, acc);
         const float *rp = res ? res + p0 * ldr : NULL;
         float *yp = y + p0 * ldy;

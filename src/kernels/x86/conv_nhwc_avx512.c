@@ -168,14 +168,15 @@ static inline __attribute__((always_inline)) void dwr_generic(size_t np, size_t 
     }
 }
 
-/* Rows kernel, 4 pixels, pstride == tstep and KW = kw (3, 5, 7): per input
- * row the kw weights stay in registers and each of the 4 + kw - 1 input
- * vectors is loaded once and used by every pixel that reads it (pixel p,
- * tap kx reads input j = p + kx), in kx order per pixel. */
-static inline __attribute__((always_inline)) void dwr_reuse(const int kw, size_t KH, const float **rows,
-                                                            size_t step, size_t off, const float *w,
-                                                            size_t wstride, __mmask16 m0, __mmask16 m1,
-                                                            const int nv, __m512 acc[4][2]) {
+/* Rows kernel, 4 pixels, pstride == st * tstep (st = 1, 2) and KW = kw
+ * (3, 5, 7): per input row the kw weights stay in registers and each of
+ * the 3 * st + kw input vectors is loaded once and used by every pixel
+ * that reads it (pixel p, tap kx reads input j = st * p + kx), in kx order
+ * per pixel. */
+static inline __attribute__((always_inline)) void dwr_reuse(const int kw, const int st, size_t KH,
+                                                            const float **rows, size_t step, size_t off,
+                                                            const float *w, size_t wstride, __mmask16 m0,
+                                                            __mmask16 m1, const int nv, __m512 acc[4][2]) {
     for (size_t ky = 0; ky < KH; ky++) {
         if (!rows[ky]) continue;
         const float *r = rows[ky] + off;
@@ -187,13 +188,13 @@ static inline __attribute__((always_inline)) void dwr_reuse(const int kw, size_t
             wv[kx][1] = nv > 1 ? _mm512_maskz_loadu_ps(m1, wr + kx * wstride + 16) : wv[kx][0];
         }
 #pragma GCC unroll 16
-        for (int j = 0; j < 4 + kw - 1; j++) {
+        for (int j = 0; j < 3 * st + kw; j++) {
             const float *x = r + (size_t)j * step;
             __m512 x0 = _mm512_maskz_loadu_ps(m0, x);
             __m512 x1 = nv > 1 ? _mm512_maskz_loadu_ps(m1, x + 16) : x0;
 #pragma GCC unroll 4
             for (int p = 0; p < 4; p++) {
-                int kx = j - p;
+                int kx = j - st * p;
                 if (kx < 0 || kx >= kw) continue;
                 acc[p][0] = _mm512_fmadd_ps(x0, wv[kx][0], acc[p][0]);
                 if (nv > 1) acc[p][1] = _mm512_fmadd_ps(x1, wv[kx][1], acc[p][1]);
@@ -210,16 +211,20 @@ static inline __attribute__((always_inline)) void dwr_channels(size_t c, size_t 
                                                                const float *res, size_t ldr,
                                                                const lens_act_params *act, bool vec,
                                                                __mmask16 m0, __mmask16 m1, const int nv) {
-    int kw = pst == tstep && (KW == 3 || KW == 5 || KW == 7) ? (int)KW : 0;
+    int st = pst == tstep ? 1 : pst == 2 * tstep ? 2 : 0;
+    int kw = st && (KW == 3 || KW == 5 || KW == 7) ? (int)KW : 0;
     for (size_t p0 = 0; p0 < npix; p0 += 4) {
         size_t np = npix - p0 < 4 ? npix - p0 : 4;
         __m512 acc[4][2];
         for (int p = 0; p < 4; p++) acc[p][0] = acc[p][1] = _mm512_setzero_ps();
         size_t off = aoff + c + p0 * pst;
-        /* the reuse kernels read 4 + kw - 1 inputs: only for full groups */
-        if (np == 4 && kw == 3) dwr_reuse(3, KH, rows, pst, off, w + c, wstride, m0, m1, nv, acc);
-        else if (np == 4 && kw == 5) dwr_reuse(5, KH, rows, pst, off, w + c, wstride, m0, m1, nv, acc);
-        else if (np == 4 && kw == 7) dwr_reuse(7, KH, rows, pst, off, w + c, wstride, m0, m1, nv, acc);
+        /* the reuse kernels read all 4 pixels' inputs: only for full groups */
+        if (np == 4 && st == 1 && kw == 3) dwr_reuse(3, 1, KH, rows, tstep, off, w + c, wstride, m0, m1, nv, acc);
+        else if (np == 4 && st == 1 && kw == 5) dwr_reuse(5, 1, KH, rows, tstep, off, w + c, wstride, m0, m1, nv, acc);
+        else if (np == 4 && st == 1 && kw == 7) dwr_reuse(7, 1, KH, rows, tstep, off, w + c, wstride, m0, m1, nv, acc);
+        else if (np == 4 && st == 2 && kw == 3) dwr_reuse(3, 2, KH, rows, tstep, off, w + c, wstride, m0, m1, nv, acc);
+        else if (np == 4 && st == 2 && kw == 5) dwr_reuse(5, 2, KH, rows, tstep, off, w + c, wstride, m0, m1, nv, acc);
+        else if (np == 4 && st == 2 && kw == 7) dwr_reuse(7, 2, KH, rows, tstep, off, w + c, wstride, m0, m1, nv, acc);
         else if (np == 4) dwr_generic(4, KH, KW, rows, pst, tstep, off, w + c, wstride, m0, m1, nv, acc);
         else dwr_generic(np, KH, KW, rows, pst, tstep, off, w + c, wstride, m0, m1, nv, acc);
         const float *rp = res ? res + p0 * ldr : NULL;
