@@ -1,15 +1,31 @@
-/* NHWC convolution family ("nhwc"): convolution on channels-last
- * activations, used by the internal op lens.ConvNhwc that the layout pass
- * (graph/layout.c) puts where a region of the graph runs channels-last.
+/* NHWC convolution family ("nhwc"): convolution and pooling on
+ * channels-last activations, used by the internal ops lens.ConvNhwc,
+ * MaxPoolNhwc, AveragePoolNhwc and GlobalAveragePoolNhwc (ops/conv_nhwc.c)
+ * that the layout pass (graph/layout.c) puts where a region of the graph
+ * runs channels-last.
  *
- * Activations are [N, H, W, C] rows of C floats per pixel. Both kernels read
+ * Activations are [N, H, W, C] rows of C floats per pixel. The kernels read
  * the input through an indirection table of row pointers (one per tap and
  * output pixel, XNNPACK-style), so padding costs nothing: a padding tap
  * points at lens_nhwc_zero_row(), a row of zeros at least
- * LENS_NHWC_ZERO_FLOATS long (never written).
+ * LENS_NHWC_ZERO_FLOATS long (never written). Node state is read-only and
+ * shared by sessions, so tables are built on every run, per task, in the
+ * run's scratch (builders below); the depthwise interior of a row needs no
+ * table at all (the rows kernel: KH row pointers and strides).
  *
- * Epilogue of both: y = act(acc + bias[n] + res[n]) with res optional (the
- * residual, same layout as y), act a lens_act_params (act 0: none). */
+ *   kernel         ref     AVX2+FMA   AVX-512
+ *   igemm tile     4x16    6x16       8x32 (pixels x output channels)
+ *   depthwise      scalar  8 ch x 4 px 16 ch x 4 px, 2 vectors
+ *   rows kernel    scalar  register reuse of inputs across taps at stride
+ *                          1 and 2 for 3/5/7-wide kernels
+ *   pools          scalar  vectorised over channels
+ *
+ * Epilogue of the conv kernels: y = act(acc + bias[n] + res[n]) with res
+ * optional (the residual, same layout as y), act a lens_act_params (act 0:
+ * none), all applied in registers before the one store. Each output
+ * value's arithmetic is fixed by the geometry, never by the tile row or
+ * channel block it lands in, so any split of the work (threads) gives the
+ * same bits. */
 #ifndef LENS_KERNELS_CONV_NHWC_H
 #define LENS_KERNELS_CONV_NHWC_H
 

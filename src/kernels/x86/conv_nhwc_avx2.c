@@ -165,51 +165,53 @@ static inline __attribute__((always_inline)) void dwr8_generic(size_t np, size_t
 
 /* Rows kernel, 4 pixels, pstride == st * tstep, KW = kw: inputs loaded
  * once for every pixel and tap that reads them (pixel p, tap kx reads
- * input j = st * p + kx), in kx order per pixel. */
+ * input j = st * p + kx), in kx order per pixel; named accumulators stay
+ * in registers across the kernel rows. */
 static inline __attribute__((always_inline)) void dwr8_reuse(const int kw, const int st, size_t KH,
                                                              const float **rows, size_t step, size_t off,
                                                              const float *w, size_t wstride, __m256i m, bool full,
                                                              __m256 acc[4]) {
+    __m256 c0 = acc[0], c1 = acc[1], c2 = acc[2], c3 = acc[3];
     for (size_t ky = 0; ky < KH; ky++) {
         if (!rows[ky]) continue;
-        const float *r = rows[ky] + off;
+        const float *x = rows[ky] + off;
         const float *wr = w + ky * (size_t)kw * wstride;
         __m256 wv[7];
 #pragma GCC unroll 8
         for (int kx = 0; kx < kw; kx++) wv[kx] = ld8(wr + kx * wstride, m, full);
 #pragma GCC unroll 16
-        for (int j = 0; j < 3 * st + kw; j++) {
-            __m256 x = ld8(r + (size_t)j * step, m, full);
-#pragma GCC unroll 4
-            for (int p = 0; p < 4; p++) {
-                int kx = j - st * p;
-                if (kx < 0 || kx >= kw) continue;
-                acc[p] = _mm256_fmadd_ps(x, wv[kx], acc[p]);
-            }
+        for (int j = 0; j < 3 * st + kw; j++, x += step) {
+            __m256 xv = ld8(x, m, full);
+#define DWR8_FMA(p, a)                                                             \
+    do {                                                                           \
+        int kx = j - st * (p);                                                     \
+        if (kx >= 0 && kx < kw) a = _mm256_fmadd_ps(xv, wv[kx], a);                \
+    } while (0)
+            DWR8_FMA(0, c0);
+            DWR8_FMA(1, c1);
+            DWR8_FMA(2, c2);
+            DWR8_FMA(3, c3);
+#undef DWR8_FMA
         }
     }
+    acc[0] = c0, acc[1] = c1, acc[2] = c2, acc[3] = c3;
 }
 
-static inline __attribute__((always_inline)) void dwr8_channels(size_t c, size_t npix, size_t KH, size_t KW,
-                                                                const float **rows, size_t pst, size_t tstep,
-                                                                size_t aoff, const float *w, size_t wstride,
-                                                                const float *bias, float *y, size_t ldy,
-                                                                const float *res, size_t ldr,
-                                                                const lens_act_params *act, bool vec, __m256i m,
-                                                                bool full) {
-    int st = pst == tstep ? 1 : pst == 2 * tstep ? 2 : 0;
-    int kw = st && (KW == 3 || KW == 5 || KW == 7) ? (int)KW : 0;
+/* One 8-channel block of the whole run of pixels: full groups of 4 through
+ * the reuse kernel when kw is set, the rest through the generic one. */
+static inline __attribute__((always_inline)) void dwr8_run(const int kw, const int st, size_t c, size_t npix,
+                                                           size_t KH, size_t KW, const float **rows, size_t pst,
+                                                           size_t tstep, size_t aoff, const float *w,
+                                                           size_t wstride, const float *bias, float *y, size_t ldy,
+                                                           const float *res, size_t ldr,
+                                                           const lens_act_params *act, bool vec, __m256i m,
+                                                           bool full) {
     for (size_t p0 = 0; p0 < npix; p0 += 4) {
         size_t np = npix - p0 < 4 ? npix - p0 : 4;
         __m256 acc[4];
         for (int p = 0; p < 4; p++) acc[p] = _mm256_setzero_ps();
         size_t off = aoff + c + p0 * pst;
-        if (np == 4 && st == 1 && kw == 3) dwr8_reuse(3, 1, KH, rows, tstep, off, w + c, wstride, m, full, acc);
-        else if (np == 4 && st == 1 && kw == 5) dwr8_reuse(5, 1, KH, rows, tstep, off, w + c, wstride, m, full, acc);
-        else if (np == 4 && st == 1 && kw == 7) dwr8_reuse(7, 1, KH, rows, tstep, off, w + c, wstride, m, full, acc);
-        else if (np == 4 && st == 2 && kw == 3) dwr8_reuse(3, 2, KH, rows, tstep, off, w + c, wstride, m, full, acc);
-        else if (np == 4 && st == 2 && kw == 5) dwr8_reuse(5, 2, KH, rows, tstep, off, w + c, wstride, m, full, acc);
-        else if (np == 4 && st == 2 && kw == 7) dwr8_reuse(7, 2, KH, rows, tstep, off, w + c, wstride, m, full, acc);
+        if (kw && np == 4) dwr8_reuse(kw, st, KH, rows, tstep, off, w + c, wstride, m, full, acc);
         else dwr8_generic(np, KH, KW, rows, pst, tstep, off, w + c, wstride, m, full, acc);
         const float *rp = res ? res + p0 * ldr : NULL;
         float *yp = y + p0 * ldy;
@@ -217,18 +219,54 @@ static inline __attribute__((always_inline)) void dwr8_channels(size_t c, size_t
     }
 }
 
+/* One out-of-line function per (kernel width, stride): each gets its own
+ * register allocation. */
+typedef void (*dwr8_fn)(size_t c, size_t npix, size_t KH, size_t KW, const float **rows, size_t pst, size_t tstep,
+                        size_t aoff, const float *w, size_t wstride, const float *bias, float *y, size_t ldy,
+                        const float *res, size_t ldr, const lens_act_params *act, bool vec, __m256i m, bool full);
+#define DWR8_INST(kw, st)                                                                                        \
+    static __attribute__((noinline)) void dwr8_##kw##_##st(                                                     \
+        size_t c, size_t npix, size_t KH, size_t KW, const float **rows, size_t pst, size_t tstep, size_t aoff, \
+        const float *w, size_t wstride, const float *bias, float *y, size_t ldy, const float *res, size_t ldr,  \
+        const lens_act_params *act, bool vec, __m256i m, bool full) {                                          \
+        dwr8_run(kw, st, c, npix, KH, KW, rows, pst, tstep, aoff, w, wstride, bias, y, ldy, res, ldr, act, vec, \
+                 m, full);                                                                                      \
+    }
+DWR8_INST(0, 0)
+DWR8_INST(3, 1)
+DWR8_INST(5, 1)
+DWR8_INST(7, 1)
+DWR8_INST(3, 2)
+DWR8_INST(5, 2)
+DWR8_INST(7, 2)
+#undef DWR8_INST
+
 void lens_f32_dwconv_nhwc_rows__avx2(size_t C, size_t npix, size_t KH, size_t KW, const float **rows,
                                      size_t pstride, size_t tstep, size_t aoff, const float *w, size_t wstride,
                                      const float *bias, float *y, size_t ldy, const float *res, size_t ldr,
                                      const lens_act_params *act) {
     bool vec = act && act->act && lens_act_vectorised_avx2(act->act);
-    size_t c = 0;
-    for (; c + 8 <= C; c += 8)
-        dwr8_channels(c, npix, KH, KW, rows, pstride, tstep, aoff, w, wstride, bias, y, ldy, res, ldr, act, vec,
-                      lens_mask8(0), true);
-    if (c < C)
-        dwr8_channels(c, npix, KH, KW, rows, pstride, tstep, aoff, w, wstride, bias, y, ldy, res, ldr, act, vec,
-                      lens_mask8(C - c), false);
+    int st = pstride == tstep ? 1 : pstride == 2 * tstep ? 2 : 0;
+    int k = st && (KW == 3 || KW == 5 || KW == 7) ? (int)KW : 0;
+    static const dwr8_fn tab[2][3] = {{dwr8_3_1, dwr8_5_1, dwr8_7_1}, {dwr8_3_2, dwr8_5_2, dwr8_7_2}};
+    dwr8_fn f = k ? tab[st - 1][k == 3 ? 0 : k == 5 ? 1 : 2] : dwr8_0_0;
+    /* segments of pixels whose input rows about fit L1, as in the AVX-512
+     * variant */
+    size_t sseg = ((size_t)32 << 10) / (KH * (st ? (size_t)st : 1) * C * sizeof(float) + 1);
+    sseg = sseg < 16 ? 16 : sseg / 4 * 4;
+    for (size_t s0 = 0; s0 < npix; s0 += sseg) {
+        size_t ns = npix - s0 < sseg ? npix - s0 : sseg;
+        size_t ao = aoff + s0 * pstride;
+        float *ys = y + s0 * ldy;
+        const float *rs = res ? res + s0 * ldr : NULL;
+        size_t c = 0;
+        for (; c + 8 <= C; c += 8)
+            f(c, ns, KH, KW, rows, pstride, tstep, ao, w, wstride, bias, ys, ldy, rs, ldr, act, vec, lens_mask8(0),
+              true);
+        if (c < C)
+            f(c, ns, KH, KW, rows, pstride, tstep, ao, w, wstride, bias, ys, ldy, rs, ldr, act, vec,
+              lens_mask8(C - c), false);
+    }
     if (act && act->act && !vec)
         for (size_t p = 0; p < npix; p++) lens_act_apply_ref((lens_act)act->act, act->alpha, act->beta, y + p * ldy, C);
 }
