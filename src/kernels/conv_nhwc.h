@@ -51,7 +51,11 @@ const float *lens_nhwc_zero_row(void);
  *        ky * KW + kx), columns past the layer's M are zero.
  *   c    output, row i at c + i * ldc, nc floats stored per row.
  *   bias nc floats or NULL; res: residual rows at res + i * ldr, or NULL.
- * K = ks * kc is accumulated whole in registers (no K blocking). */
+ * K = ks * kc is accumulated whole in registers (no K blocking), taps in
+ * order; a SIMD kernel skips a tap whose MR rows all point at the zero row
+ * (it adds only zeros: the sum may differ from the reference in the sign of
+ * a zero). Tiles are fixed groups of MR pixels, so the skipping never
+ * depends on the thread count. */
 typedef void (*lens_f32_igemm_fn)(size_t mr, size_t nc, size_t kc, size_t ks, const float **a,
                                   const float *w, float *c, size_t ldc, const float *bias,
                                   const float *res, size_t ldr, const lens_act_params *act);
