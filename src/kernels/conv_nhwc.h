@@ -1,15 +1,31 @@
-/* NHWC convolution family ("nhwc"): convolution on channels-last
- * activations, used by the internal op lens.ConvNhwc that the layout pass
- * (graph/layout.c) puts where a region of the graph runs channels-last.
+/* NHWC convolution family ("nhwc"): convolution and pooling on
+ * channels-last activations, used by the internal ops lens.ConvNhwc,
+ * MaxPoolNhwc, AveragePoolNhwc and GlobalAveragePoolNhwc (ops/conv_nhwc.c)
+ * that the layout pass (graph/layout.c) puts where a region of the graph
+ * runs channels-last.
  *
- * Activations are [N, H, W, C] rows of C floats per pixel. Both kernels read
+ * Activations are [N, H, W, C] rows of C floats per pixel. The kernels read
  * the input through an indirection table of row pointers (one per tap and
  * output pixel, XNNPACK-style), so padding costs nothing: a padding tap
  * points at lens_nhwc_zero_row(), a row of zeros at least
- * LENS_NHWC_ZERO_FLOATS long (never written).
+ * LENS_NHWC_ZERO_FLOATS long (never written). Node state is read-only and
+ * shared by sessions, so tables are built on every run, per task, in the
+ * run's scratch (builders below); the depthwise interior of a row needs no
+ * table at all (the rows kernel: KH row pointers and strides).
  *
- * Epilogue of both: y = act(acc + bias[n] + res[n]) with res optional (the
- * residual, same layout as y), act a lens_act_params (act 0: none). */
+ *   kernel         ref     AVX2+FMA   AVX-512
+ *   igemm tile     4x16    6x16       8x32 (pixels x output channels)
+ *   depthwise      scalar  8 ch x 4 px 16 ch x 4 px, 2 vectors
+ *   rows kernel    scalar  register reuse of inputs across taps at stride
+ *                          1 and 2 for 3/5/7-wide kernels
+ *   pools          scalar  vectorised over channels
+ *
+ * Epilogue of the conv kernels: y = act(acc + bias[n] + res[n]) with res
+ * optional (the residual, same layout as y), act a lens_act_params (act 0:
+ * none), all applied in registers before the one store. Each output
+ * value's arithmetic is fixed by the geometry, never by the tile row or
+ * channel block it lands in, so any split of the work (threads) gives the
+ * same bits. */
 #ifndef LENS_KERNELS_CONV_NHWC_H
 #define LENS_KERNELS_CONV_NHWC_H
 
@@ -35,7 +51,11 @@ const float *lens_nhwc_zero_row(void);
  *        ky * KW + kx), columns past the layer's M are zero.
  *   c    output, row i at c + i * ldc, nc floats stored per row.
  *   bias nc floats or NULL; res: residual rows at res + i * ldr, or NULL.
- * K = ks * kc is accumulated whole in registers (no K blocking). */
+ * K = ks * kc is accumulated whole in registers (no K blocking), taps in
+ * order; a SIMD kernel skips a tap whose MR rows all point at the zero row
+ * (it adds only zeros: the sum may differ from the reference in the sign of
+ * a zero). Tiles are fixed groups of MR pixels, so the skipping never
+ * depends on the thread count. */
 typedef void (*lens_f32_igemm_fn)(size_t mr, size_t nc, size_t kc, size_t ks, const float **a,
                                   const float *w, float *c, size_t ldc, const float *bias,
                                   const float *res, size_t ldr, const lens_act_params *act);
@@ -84,6 +104,19 @@ void lens_f32_dwconv_nhwc__ref(size_t, size_t, size_t, const float **, size_t, c
 void lens_f32_maxpool_nhwc__ref(size_t, size_t, size_t, const float **, size_t, float *, size_t);
 void lens_f32_avgpool_nhwc__ref(size_t, size_t, size_t, const float **, size_t, float *, size_t,
                                 const float *);
+void lens_f32_igemm_6x16__avx2(size_t, size_t, size_t, size_t, const float **, const float *,
+                               float *, size_t, const float *, const float *, size_t,
+                               const lens_act_params *);
+void lens_f32_dwconv_nhwc__avx2(size_t, size_t, size_t, const float **, size_t, const float *,
+                                size_t, const float *, float *, size_t, const float *, size_t,
+                                const lens_act_params *);
+void lens_f32_dwconv_nhwc_rows__avx2(size_t, size_t, size_t, size_t, const float **, size_t,
+                                     size_t, size_t, const float *, size_t, const float *,
+                                     float *, size_t, const float *, size_t,
+                                     const lens_act_params *);
+void lens_f32_maxpool_nhwc__avx2(size_t, size_t, size_t, const float **, size_t, float *, size_t);
+void lens_f32_avgpool_nhwc__avx2(size_t, size_t, size_t, const float **, size_t, float *, size_t,
+                                 const float *);
 void lens_f32_igemm_8x32__avx512(size_t, size_t, size_t, size_t, const float **, const float *,
                                  float *, size_t, const float *, const float *, size_t,
                                  const lens_act_params *);
@@ -112,11 +145,64 @@ typedef void (*lens_f32_avgpool_nhwc_fn)(size_t C, size_t npix, size_t ks, const
 /* A row of LENS_NHWC_ZERO_FLOATS -inf (never written). */
 const float *lens_nhwc_neginf_row(void);
 
+/* ---- depthwise over the interior of a row (no table per pixel) -----------
+ * For a run of output pixels whose taps are all inside the input
+ * horizontally: rows[ky] points at the input that tap (ky, 0) of the first
+ * pixel reads, or is NULL where row ky is vertical padding (skipped: it
+ * adds nothing). Tap (ky, kx) of pixel p reads
+ *     rows[ky] + p * pstride + kx * tstep + aoff      (C floats)
+ * with pstride = stride * C and tstep = dilation * C. When pstride ==
+ * tstep (stride equal to dilation: 3x3 stride 1, ...) a kernel may load each
+ * input vector once for all the pixels and taps that read it. w as for the
+ * table kernel, row t = ky * KW + kx. Sums run over ky, then kx, in order:
+ * the same bits as the table kernel up to the sign of a zero (the table
+ * kernel also adds the padding rows' +-0 products). */
+typedef void (*lens_f32_dwconv_nhwc_rows_fn)(size_t C, size_t npix, size_t KH, size_t KW,
+                                              const float **rows, size_t pstride, size_t tstep,
+                                              size_t aoff, const float *w, size_t wstride,
+                                              const float *bias, float *y, size_t ldy,
+                                              const float *res, size_t ldr,
+                                              const lens_act_params *act);
+void lens_f32_dwconv_nhwc_rows__ref(size_t, size_t, size_t, size_t, const float **, size_t, size_t,
+                                    size_t, const float *, size_t, const float *, float *, size_t,
+                                    const float *, size_t, const lens_act_params *);
+void lens_f32_dwconv_nhwc_rows__avx512(size_t, size_t, size_t, size_t, const float **, size_t,
+                                       size_t, size_t, const float *, size_t, const float *,
+                                       float *, size_t, const float *, size_t,
+                                       const lens_act_params *);
+
+/* ---- indirection tables ---------------------------------------------------
+ * Geometry of a 2-D window op on [N, H, W, C] input (resolved padding). */
+typedef struct lens_nhwc_geom {
+    int64_t N, H, W, C, M, KH, KW, sh, sw, dh, dw;
+    int64_t pt, pl, pb, pr; /* padding top, left, bottom, right */
+    int64_t OH, OW;
+    size_t ks;              /* KH * KW */
+} lens_nhwc_geom;
+
+/* Position {n, oy, ox} of output pixel p (index over N * OH * OW). */
+void lens_nhwc_pixel_pos(const lens_nhwc_geom *g, int64_t p, int64_t pos[3]);
+/* The igemm table of one tile: the mr pixels from position pos (which is
+ * advanced past them, so consecutive tiles need no division), MR entries
+ * per tap (rows past mr repeat the last pixel), tap-major as
+ * lens_f32_igemm_fn reads it; padding taps get `pad`. x, pos and at are
+ * borrowed. */
+void lens_nhwc_igemm_table(const lens_nhwc_geom *g, const float *x, int64_t pos[3], size_t mr, size_t MR,
+                           const float *pad, const float **at);
+/* Pixel-major table (ks entries per pixel) of output pixels [ox0, ox1) of
+ * row oy of image n; padding taps get `pad` (which may be NULL). */
+void lens_nhwc_row_table(const lens_nhwc_geom *g, const float *x, int64_t n, int64_t oy, int64_t ox0,
+                         int64_t ox1, const float *pad, const float **tab);
+/* Output columns [*lo, *hi) whose taps are all inside the input
+ * horizontally (lo == hi when none are). */
+void lens_nhwc_interior_cols(const lens_nhwc_geom *g, int64_t *lo, int64_t *hi);
+
 typedef struct lens_f32_nhwc_variant {
     const char *name;  /* "f32_nhwc__avx512" */
     size_t mr, nr;     /* igemm tile */
     lens_f32_igemm_fn igemm;
     lens_f32_dwconv_nhwc_fn dwconv;
+    lens_f32_dwconv_nhwc_rows_fn dwconv_rows;
     lens_f32_maxpool_nhwc_fn maxpool;
     lens_f32_avgpool_nhwc_fn avgpool;
     bool (*supported)(const lens_cpu *cpu);

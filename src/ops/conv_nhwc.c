@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "kernels/conv_nhwc.h"
+#include "ops/conv_winograd.h"
 #include "ops/op.h"
 
 /* ---- attributes and geometry ------------------------------------------- */
@@ -83,13 +84,7 @@ static lens_status nhwc_read_attrs(const lens_node *node, nhwc_kind kind, nhwc_a
     return LENS_OK;
 }
 
-/* Resolved geometry of one run. */
-typedef struct nhwc_geom {
-    int64_t N, H, W, C, M, KH, KW, sh, sw, dh, dw;
-    int64_t pt, pl, pb, pr; /* padding top, left, bottom, right (resolved) */
-    int64_t OH, OW;
-    size_t ks; /* KH * KW */
-} nhwc_geom;
+typedef lens_nhwc_geom nhwc_geom;
 
 /* Output size on one axis (ONNX Conv-11 / MaxPool-12 rules, auto_pad
  * resolved here; pools with ceil_mode keep PyTorch's rule that the last
@@ -144,21 +139,12 @@ static lens_status nhwc_geometry(const lens_tensor *x, const nhwc_attrs *a, nhwc
     return LENS_OK;
 }
 
-/* Pointer to the input row that tap (ky, kx) of output pixel (n, oy, ox)
- * reads, or NULL where it falls in the padding. */
-static inline const float *nhwc_tap(const nhwc_geom *g, const float *x, int64_t n, int64_t oy, int64_t ox,
-                                    int64_t ky, int64_t kx) {
-    int64_t iy = oy * g->sh - g->pt + ky * g->dh, ix = ox * g->sw - g->pl + kx * g->dw;
-    if (iy < 0 || iy >= g->H || ix < 0 || ix >= g->W) return NULL;
-    return x + ((n * g->H + iy) * g->W + ix) * g->C;
-}
-
 /* Per-thread scratch: threads slices of `per` pointers (+ `extra` floats
- * each), each 64-byte aligned. */
+ * or size_t, both 8 bytes at most, each), each 64-byte aligned. */
 static lens_status nhwc_scratch(lens_exec *ex, int32_t threads, size_t per, size_t extra, char **base,
                                 size_t *stride) {
     size_t a, b, s, total;
-    if (lens_mul_ovf_size(per, sizeof(float *), &a) || lens_mul_ovf_size(extra, sizeof(float), &b) ||
+    if (lens_mul_ovf_size(per, sizeof(float *), &a) || lens_mul_ovf_size(extra, sizeof(size_t), &b) ||
         lens_add_ovf_size(a, b, &s) || lens_add_ovf_size(s, 63, &s) ||
         lens_mul_ovf_size(s & ~(size_t)63, (size_t)threads, &total))
         return lens_error(LENS_STATUS_LIMIT_EXCEEDED, "scratch size overflows");
@@ -274,11 +260,18 @@ typedef struct conv_nhwc_ctx {
     char *scratch;
     size_t sstride;
     /* dense */
-    int64_t P, tiles, tiles_per_blk, blocks, panels;
+    int64_t P, tiles, tiles_per_chunk, chunks, panels, panels_per_group, groups;
+    bool panel_inner;
     /* depthwise */
-    int64_t rows, cb, ncb;
+    int64_t rows, cb, ncb, lo, hi;
 } conv_nhwc_ctx;
 
+/* Dense conv, one task: tiles [t0, t1) of chunk `chunk` x panels [j0, j1)
+ * of panel group `grp`. With panel_inner (weights small enough to stay in
+ * L2) each tile's table is built once and every panel of the group runs on
+ * it while its input rows are in L1; otherwise the chunk is a block whose
+ * tables are built together and each panel passes over all of its tiles
+ * (a panel of large weights stays in L2 while the block's rows stream). */
 static void dense_task(void *vctx, int64_t b, int64_t e, int32_t thread) {
     const conv_nhwc_ctx *c = vctx;
     const nhwc_geom *g = c->g;
@@ -286,61 +279,90 @@ static void dense_task(void *vctx, int64_t b, int64_t e, int32_t thread) {
     const float **tab = (const float **)(void *)(c->scratch + (size_t)thread * c->sstride);
     const float *zero = lens_nhwc_zero_row();
     size_t MR = v->mr, NR = v->nr, ks = g->ks, kc = (size_t)g->C, M = (size_t)g->M;
-    int64_t built = -1; /* block whose table tab holds */
+    const lens_act_params *act = c->act.act ? &c->act : NULL;
+    int64_t built = -1; /* chunk whose tables tab holds (blocks) */
     for (int64_t task = b; task < e; task++) {
-        int64_t blk = task / c->panels, pan = task % c->panels;
-        int64_t t0 = blk * c->tiles_per_blk, t1 = LENS_MIN(c->tiles, t0 + c->tiles_per_blk);
-        if (built != blk) {
+        int64_t chunk = task / c->groups, grp = task % c->groups;
+        int64_t t0 = chunk * c->tiles_per_chunk, t1 = LENS_MIN(c->tiles, t0 + c->tiles_per_chunk);
+        int64_t j0 = grp * c->panels_per_group, j1 = LENS_MIN(c->panels, j0 + c->panels_per_group);
+        int64_t pos[3];
+        if (c->panel_inner) {
+            lens_nhwc_pixel_pos(g, t0 * (int64_t)MR, pos);
             for (int64_t t = t0; t < t1; t++) {
-                const float **at = tab + (size_t)(t - t0) * ks * MR;
                 int64_t p0 = t * (int64_t)MR;
-                for (size_t i = 0; i < MR; i++) {
-                    int64_t p = LENS_MIN(p0 + (int64_t)i, c->P - 1);
-                    int64_t ox = p % g->OW, oy = p / g->OW % g->OH, n = p / (g->OW * g->OH);
-                    for (int64_t ky = 0, tp = 0; ky < g->KH; ky++)
-                        for (int64_t kx = 0; kx < g->KW; kx++, tp++) {
-                            const float *r = nhwc_tap(g, c->x, n, oy, ox, ky, kx);
-                            at[(size_t)tp * MR + i] = r ? r : zero;
-                        }
+                size_t mr = (size_t)LENS_MIN((int64_t)MR, c->P - p0);
+                lens_nhwc_igemm_table(g, c->x, pos, mr, MR, zero, tab);
+                for (int64_t j = j0; j < j1; j++) {
+                    size_t n0 = (size_t)j * NR, nc = LENS_MIN(NR, M - n0);
+                    v->igemm(mr, nc, kc, ks, tab, c->s->w + (size_t)j * ks * kc * NR, c->y + (size_t)p0 * M + n0, M,
+                             c->bias ? c->bias + n0 : NULL, c->res ? c->res + (size_t)p0 * M + n0 : NULL, M, act);
                 }
             }
-            built = blk;
+            continue;
         }
-        size_t n0 = (size_t)pan * NR, nc = LENS_MIN(NR, M - n0);
-        const float *wp = c->s->w + (size_t)pan * ks * kc * NR;
-        for (int64_t t = t0; t < t1; t++) {
-            int64_t p0 = t * (int64_t)MR;
-            size_t mr = (size_t)LENS_MIN((int64_t)MR, c->P - p0);
-            v->igemm(mr, nc, kc, ks, tab + (size_t)(t - t0) * ks * MR, wp, c->y + (size_t)p0 * M + n0, M,
-                     c->bias ? c->bias + n0 : NULL, c->res ? c->res + (size_t)p0 * M + n0 : NULL, M,
-                     c->act.act ? &c->act : NULL);
+        if (built != chunk) {
+            lens_nhwc_pixel_pos(g, t0 * (int64_t)MR, pos);
+            for (int64_t t = t0; t < t1; t++) {
+                int64_t p0 = t * (int64_t)MR;
+                lens_nhwc_igemm_table(g, c->x, pos, (size_t)LENS_MIN((int64_t)MR, c->P - p0), MR, zero,
+                                      tab + (size_t)(t - t0) * ks * MR);
+            }
+            built = chunk;
+        }
+        for (int64_t j = j0; j < j1; j++) {
+            size_t n0 = (size_t)j * NR, nc = LENS_MIN(NR, M - n0);
+            const float *wp = c->s->w + (size_t)j * ks * kc * NR;
+            for (int64_t t = t0; t < t1; t++) {
+                int64_t p0 = t * (int64_t)MR;
+                size_t mr = (size_t)LENS_MIN((int64_t)MR, c->P - p0);
+                v->igemm(mr, nc, kc, ks, tab + (size_t)(t - t0) * ks * MR, wp, c->y + (size_t)p0 * M + n0, M,
+                         c->bias ? c->bias + n0 : NULL, c->res ? c->res + (size_t)p0 * M + n0 : NULL, M, act);
+            }
         }
     }
 }
 
+/* One output row of a depthwise conv: the columns whose taps are all
+ * inside the input horizontally run the table-free rows kernel (KH row
+ * pointers for the first of them), the border columns the table kernel.
+ * Which kernel a pixel gets depends only on the geometry, never on the
+ * thread count. */
 static void dw_task(void *vctx, int64_t b, int64_t e, int32_t thread) {
     const conv_nhwc_ctx *c = vctx;
     const nhwc_geom *g = c->g;
+    const lens_f32_nhwc_variant *v = c->s->v;
     const float **tab = (const float **)(void *)(c->scratch + (size_t)thread * c->sstride);
     const float *zero = lens_nhwc_zero_row();
     size_t ks = g->ks, C = (size_t)g->C, cpad = lens_nhwc_dw_cpad(C), OW = (size_t)g->OW;
+    int64_t lo = c->lo, hi = c->hi, nb = lo + (g->OW - hi); /* border pixels */
+    const float **rows = tab + (size_t)nb * ks;            /* interior: KH row pointers */
     int64_t built = -1;
     for (int64_t task = b; task < e; task++) {
         int64_t row = task / c->ncb, cbi = task % c->ncb;
         int64_t n = row / g->OH, oy = row % g->OH;
         if (built != row) {
-            for (int64_t ox = 0; ox < g->OW; ox++)
-                for (int64_t ky = 0, tp = 0; ky < g->KH; ky++)
-                    for (int64_t kx = 0; kx < g->KW; kx++, tp++) {
-                        const float *r = nhwc_tap(g, c->x, n, oy, ox, ky, kx);
-                        tab[(size_t)ox * ks + (size_t)tp] = r ? r : zero;
-                    }
+            lens_nhwc_row_table(g, c->x, n, oy, 0, lo, zero, tab);
+            lens_nhwc_row_table(g, c->x, n, oy, hi, g->OW, zero, tab + (size_t)lo * ks);
+            for (int64_t ky = 0; ky < g->KH && hi > lo; ky++) {
+                int64_t iy = oy * g->sh - g->pt + ky * g->dh;
+                rows[ky] = iy < 0 || iy >= g->H ? NULL
+                                                : c->x + ((n * g->H + iy) * g->W + lo * g->sw - g->pl) * g->C;
+            }
             built = row;
         }
         size_t c0 = (size_t)(cbi * c->cb), cn = LENS_MIN((size_t)c->cb, C - c0);
         size_t yoff = (size_t)row * OW * C + c0;
-        c->s->v->dwconv(cn, OW, ks, tab, c0, c->s->w + c0, cpad, c->bias ? c->bias + c0 : NULL, c->y + yoff, C,
-                        c->res ? c->res + yoff : NULL, C, c->act.act ? &c->act : NULL);
+        const float *bias = c->bias ? c->bias + c0 : NULL;
+        const float *res = c->res ? c->res + yoff : NULL;
+        const lens_act_params *act = c->act.act ? &c->act : NULL;
+        if (lo > 0) v->dwconv(cn, (size_t)lo, ks, tab, c0, c->s->w + c0, cpad, bias, c->y + yoff, C, res, C, act);
+        if (hi > lo)
+            v->dwconv_rows(cn, (size_t)(hi - lo), (size_t)g->KH, (size_t)g->KW, rows, (size_t)(g->sw * g->C),
+                           (size_t)(g->dw * g->C), c0, c->s->w + c0, cpad, bias,
+                           c->y + yoff + (size_t)lo * C, C, res ? res + (size_t)lo * C : NULL, C, act);
+        if (hi < g->OW)
+            v->dwconv(cn, (size_t)(g->OW - hi), ks, tab + (size_t)lo * ks, c0, c->s->w + c0, cpad, bias,
+                      c->y + yoff + (size_t)hi * C, C, res ? res + (size_t)hi * C : NULL, C, act);
     }
 }
 
@@ -373,29 +395,44 @@ static lens_status conv_nhwc_run(const lens_node *node, lens_exec *ex) {
                        .y = y->data, .act = {node->fused_act, node->fused_alpha, node->fused_beta}};
     c.P = P;
     if (!s->dw) {
-        int64_t MR = (int64_t)s->v->mr, NR = (int64_t)s->v->nr;
+        int64_t MR = (int64_t)s->v->mr, NR = (int64_t)s->v->nr, want = 4 * (int64_t)T;
         c.tiles = (P + MR - 1) / MR;
         c.panels = (g.M + NR - 1) / NR;
-        /* A block's input rows (about its pixels' rows, more with large
-         * kernels) should stay in L2 while every panel passes over them. */
-        int64_t rowbytes = g.C * 4 * (int64_t)LENS_MIN(g.ks, (size_t)4);
-        int64_t tpb = LENS_MAX(1, ((int64_t)256 << 10) / (rowbytes * MR));
-        /* and there should be work for every thread */
-        int64_t want = 4 * (int64_t)T;
-        while (tpb > 1 && ((c.tiles + tpb - 1) / tpb) * c.panels < want) tpb = (tpb + 1) / 2;
-        c.tiles_per_blk = LENS_MIN(tpb, c.tiles);
-        c.blocks = (c.tiles + c.tiles_per_blk - 1) / c.tiles_per_blk;
+        /* packed weights: bounded at init (M, C <= 8192 channels, ks <= 2^40) */
+        double wbytes = (double)c.panels * (double)NR * (double)g.C * (double)g.ks * 4.0;
+        c.panel_inner = wbytes <= (double)(1 << 20);
         size_t per;
-        if (lens_mul_ovf_size((size_t)c.tiles_per_blk * (size_t)MR, g.ks, &per))
-            return lens_error(LENS_STATUS_LIMIT_EXCEEDED, "indirection table too large");
+        if (c.panel_inner) {
+            /* chunks of tiles, 8 per thread at least; panel groups only
+             * when there are too few tiles for the threads */
+            c.tiles_per_chunk = LENS_MAX(1, LENS_MIN(32, c.tiles / (8 * (int64_t)T)));
+            c.chunks = (c.tiles + c.tiles_per_chunk - 1) / c.tiles_per_chunk;
+            int64_t ng = c.chunks >= want ? 1 : LENS_MIN(c.panels, (want + c.chunks - 1) / c.chunks);
+            c.panels_per_group = (c.panels + ng - 1) / ng;
+            per = (size_t)MR * g.ks; /* MR * ks < 2^44 */
+        } else {
+            /* A block's input rows (about its pixels' rows, more with
+             * large kernels) should stay in L2 while every panel passes
+             * over them; one panel per task. */
+            int64_t rowbytes = g.C * 4 * (int64_t)LENS_MIN(g.ks, (size_t)4);
+            int64_t tpb = LENS_MAX(1, ((int64_t)256 << 10) / (rowbytes * MR));
+            while (tpb > 1 && ((c.tiles + tpb - 1) / tpb) * c.panels < want) tpb = (tpb + 1) / 2;
+            c.tiles_per_chunk = LENS_MIN(tpb, c.tiles);
+            c.chunks = (c.tiles + c.tiles_per_chunk - 1) / c.tiles_per_chunk;
+            c.panels_per_group = 1;
+            if (lens_mul_ovf_size((size_t)c.tiles_per_chunk * (size_t)MR, g.ks, &per))
+                return lens_error(LENS_STATUS_LIMIT_EXCEEDED, "indirection table too large");
+        }
+        c.groups = (c.panels + c.panels_per_group - 1) / c.panels_per_group;
         LENS_TRY(nhwc_scratch(ex, T, per, 0, &c.scratch, &c.sstride));
-        lens_parallel_for(pool, c.blocks * c.panels, 1, dense_task, &c);
+        lens_parallel_for(pool, c.chunks * c.groups, 1, dense_task, &c);
     } else {
         c.rows = g.N * g.OH;
         c.cb = nhwc_channel_block(c.rows, g.C, T);
         c.ncb = (g.C + c.cb - 1) / c.cb;
+        lens_nhwc_interior_cols(&g, &c.lo, &c.hi);
         size_t per;
-        if (lens_mul_ovf_size((size_t)g.OW, g.ks, &per))
+        if (lens_mul_ovf_size((size_t)g.OW + 1, g.ks, &per))
             return lens_error(LENS_STATUS_LIMIT_EXCEEDED, "indirection table too large");
         LENS_TRY(nhwc_scratch(ex, T, per, 0, &c.scratch, &c.sstride));
         lens_parallel_for(pool, c.rows * c.ncb, 1, dw_task, &c);
@@ -439,16 +476,14 @@ static void pool_task(void *vctx, int64_t b, int64_t e, int32_t thread) {
         int64_t row = task / c->ncb, cbi = task % c->ncb;
         int64_t n = row / g->OH, oy = row % g->OH;
         if (built != row) {
+            lens_nhwc_row_table(g, c->x, n, oy, 0, g->OW, pad, tab);
             for (int64_t ox = 0; ox < g->OW; ox++) {
-                const float **at = tab + (size_t)ox * ks, *first = NULL;
-                for (int64_t ky = 0, tp = 0; ky < g->KH; ky++)
-                    for (int64_t kx = 0; kx < g->KW; kx++, tp++) {
-                        const float *r = nhwc_tap(g, c->x, n, oy, ox, ky, kx);
-                        if (r && !first) first = r;
-                        at[tp] = r ? r : pad;
-                    }
+                const float **at = tab + (size_t)ox * ks;
                 if (c->kind == NK_MAXPOOL) {
                     /* padding taps repeat a valid tap of the window */
+                    if (at[0] && at[ks - 1]) continue; /* corners inside: all inside */
+                    const float *first = NULL;
+                    for (size_t t = 0; t < ks && !first; t++) first = at[t];
                     const float *fill = first ? first : lens_nhwc_neginf_row();
                     for (size_t t = 0; t < ks; t++)
                         if (!at[t]) at[t] = fill;
@@ -578,7 +613,15 @@ static bool known_f32_4d(const lens_graph *g, int32_t v) {
 
 /* The predicates run the op's own checks; a check that fails leaves its
  * message in lens_last_error, which nothing reads unless a call fails. */
+/* The family has a SIMD variant on this CPU (the table lists the
+ * reference first). */
+static bool nhwc_simd(void) {
+    size_t n;
+    return lens_f32_nhwc_best() != &lens_f32_nhwc_variants(&n)[0];
+}
+
 bool lens_conv_nhwc_eligible(const lens_graph *g, const lens_node *conv) {
+    if (!nhwc_simd()) return false;
     if (!g || !conv || conv->dead || conv->domain[0] || strcmp(conv->op_type, "Conv")) return false;
     if (conv->n_inputs < 2 || conv->n_inputs > 4 || conv->n_outputs != 1 || conv->outputs[0] < 0) return false;
     if (!known_f32_4d(g, conv->inputs[0])) return false;
@@ -613,7 +656,28 @@ bool lens_conv_nhwc_eligible(const lens_graph *g, const lens_node *conv) {
     return true;
 }
 
+bool lens_conv_nhwc_preferred(const lens_graph *g, const lens_node *conv) {
+    if (!lens_conv_nhwc_eligible(g, conv)) return false;
+    const lens_tensor *w = lens_node_const_input(g, conv, 1);
+    lens_conv_params p = {0};
+    p.nsp = 2;
+    p.M = w->dims[0];
+    p.C = w->dims[1];
+    p.group = lens_node_attr_int(conv, "group", 1);
+    int64_t n;
+    const int64_t *st = lens_node_attr_ints(conv, "strides", &n);
+    const int64_t *di = lens_node_attr_ints(conv, "dilations", &n);
+    for (int i = 0; i < 2; i++) {
+        p.k[i] = w->dims[2 + i];
+        p.stride[i] = st ? st[i] : 1;
+        p.dil[i] = di ? di[i] : 1;
+        p.in[i] = p.out[i] = 1;
+    }
+    return !lens_conv_wino_applies(&p, lens_f32_gemm_best());
+}
+
 bool lens_pool_nhwc_eligible(const lens_graph *g, const lens_node *pool) {
+    if (!nhwc_simd()) return false;
     if (!g || !pool || pool->dead || pool->domain[0] || pool->n_inputs != 1 || pool->n_outputs < 1 ||
         pool->outputs[0] < 0)
         return false;

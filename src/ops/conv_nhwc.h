@@ -33,13 +33,24 @@
  * kernel, group 1 or depthwise (group == C == M, one input channel per
  * filter), at most LENS_NHWC_ZERO_FLOATS input channels, valid attributes,
  * and a fused residual (input 3), if any, whose known shape is the output's
- * (an NCHW [N,M,OH,OW]: the pass transposes it). Pure: changes nothing. */
+ * (an NCHW [N,M,OH,OW]: the pass transposes it). False, too, on a CPU
+ * where the nhwc family has only its scalar reference (neither AVX2+FMA
+ * nor AVX-512: the NCHW kernels are many times faster there). Pure:
+ * changes nothing. */
 bool lens_conv_nhwc_eligible(const lens_graph *g, const lens_node *conv);
 
+/* Eligible, and not a layer the NCHW Conv runs much faster: dense 3x3
+ * stride-1 convs that take Winograd there (ops/conv_winograd.h) run about
+ * 2x faster as Winograd than as this op's direct indirect GEMM (resnet18's
+ * 3x3 layers: 0.67 against 1.40 ms at 56x56). A hint for the layout pass,
+ * which also weighs the transposes a region's edges cost. */
+bool lens_conv_nhwc_preferred(const lens_graph *g, const lens_node *conv);
+
 /* Whether MaxPoolNhwc / AveragePoolNhwc / GlobalAveragePoolNhwc can take
- * ONNX node `pool` (MaxPool without a used Indices output, AveragePool,
- * GlobalAveragePool): float32 4-D input of at most LENS_NHWC_ZERO_FLOATS
- * channels, 2-D window, valid attributes. Pure. */
+ * ONNX node `pool` (MaxPool without a used Indices output, AveragePool
+ * without dilations, GlobalAveragePool): float32 4-D input of at most
+ * LENS_NHWC_ZERO_FLOATS channels, 2-D window, valid attributes; false
+ * where the family has only its reference (as above). Pure. */
 bool lens_pool_nhwc_eligible(const lens_graph *g, const lens_node *pool);
 
 #endif

@@ -496,7 +496,30 @@ static bool eligible_of(nm_spec *s, bool pool) {
     return e;
 }
 
+static bool preferred_of(nm_spec *s) {
+    onm_buf m = nm_build(s);
+    lens_model *model = NULL;
+    bool e = false;
+    if (lens_model_open_memory(m.p, m.n, NULL, &model) == LENS_OK) {
+        for (int32_t i = 0; i < model->graph->n_nodes; i++) {
+            lens_node *nd = &model->graph->nodes[i];
+            if (!nd->dead && !strcmp(nd->op_type, s->op)) e = lens_conv_nhwc_preferred(model->graph, nd);
+        }
+        lens_model_free(model);
+    }
+    free(m.p);
+    return e;
+}
+
 static void test_eligible(void) {
+    size_t nv;
+    if (lens_f32_nhwc_best() == &lens_f32_nhwc_variants(&nv)[0]) {
+        /* reference kernels only: nothing is eligible (checked on one) */
+        static float x1[16], w1[4];
+        nm_spec c1 = {"Conv", NULL, 2, {{"x", 4, {1, 4, 2, 2}, x1, false}, {"w", 4, {1, 4, 1, 1}, w1, true}}};
+        CHECK(!eligible_of(&c1, false), "Conv eligible without SIMD kernels");
+        return;
+    }
     static float x[1 * 8 * 6 * 6], w[16 * 8 * 3 * 3], wd[8 * 9];
     int64_t k3[2] = {3, 3}, p1[4] = {1, 1, 1, 1};
     nm_spec c = {"Conv", NULL, 2, {{"x", 4, {1, 8, 6, 6}, x, false}, {"w", 4, {16, 8, 3, 3}, w, true}}};
@@ -504,6 +527,17 @@ static void test_eligible(void) {
     c.attr[1] = (onm_attr){"pads", 7, 0, NULL, p1, 4};
     nm_spec s = c;
     CHECK(eligible_of(&s, false), "dense 3x3 Conv not eligible");
+    {
+        /* 3x3 stride 1 with 16+ channels: Winograd in NCHW, not preferred;
+         * stride 2 preferred */
+        static float xw[1 * 16 * 6 * 6], ww[16 * 16 * 3 * 3];
+        int64_t s2[2] = {2, 2};
+        nm_spec q = {"Conv", NULL, 2, {{"x", 4, {1, 16, 6, 6}, xw, false}, {"w", 4, {16, 16, 3, 3}, ww, true}}};
+        q.attr[0] = c.attr[0], q.attr[1] = c.attr[1];
+        CHECK(eligible_of(&q, false) && !preferred_of(&q), "Winograd-sized 3x3 preferred in NHWC");
+        q.attr[2] = (onm_attr){"strides", 7, 0, NULL, s2, 2};
+        CHECK(preferred_of(&q), "3x3 stride 2 not preferred in NHWC");
+    }
     s = c, s.in[1].init = false;
     CHECK(!eligible_of(&s, false), "Conv with non-constant W eligible");
     s = c, s.in[1] = (nm_tensor){"w", 4, {8, 1, 3, 3}, wd, true}, s.attr[2] = (onm_attr){"group", 2, 8, NULL, NULL, 0};
@@ -546,8 +580,9 @@ static void igemm_case(const lens_f32_nhwc_variant *v, size_t mr, size_t nc, siz
     for (size_t t = 0; t < ks; t++)
         for (size_t i = 0; i < MR; i++) {
             size_t ii = i < mr ? i : mr - 1;
-            /* every 5th tap of a pixel is padding */
-            a[t * MR + i] = (t + ii) % 5 == 4 ? zero : rows + (ii * ks + t) * kc;
+            /* every 5th tap of a pixel is padding, and tap 1 of every
+             * pixel (a tap the SIMD kernels skip) */
+            a[t * MR + i] = (t + ii) % 5 == 4 || t == 1 ? zero : rows + (ii * ks + t) * kc;
         }
     size_t ldc = nc + 3, ldr = nc + 5;
     float *c = malloc((MR * ldc + 1) * sizeof(float)), *bv = frand_n(nc, 1.0f), *rv = frand_n(MR * ldr, 1.0f);
@@ -633,6 +668,46 @@ static void dw_case(const lens_f32_nhwc_variant *v, size_t Ctot, size_t c0, size
             CHECK(0, "%s dwconv C %zu c0 %zu npix %zu ks %zu act %d: y[%zu] = %.7g, ref %.7g", v->name, C, c0, npix,
                   ks, act ? act->act : 0, i, y1[i], y0[i]);
         }
+    /* the rows kernel on the same inputs laid out as image rows (KH x KW =
+     * ks x 1 and, when ks = 9 or 25, 3x3 / 5x5 at stride 1 and 2, which
+     * takes the register-reuse path): the reference's within tolerance and
+     * the variant's own table kernel on the same taps equal (up to the
+     * sign of zero) */
+    for (int shape = 0; shape < 3; shape++) {
+        size_t KW = shape == 0 ? 1 : ks == 9 ? 3 : ks == 25 ? 5 : ks == 49 ? 7 : 1, KH = ks / KW;
+        if (shape > 0 && KW == 1) break;
+        size_t stride = shape == 2 ? 2 : 1, pst = stride * Ctot, tstep = Ctot;
+        size_t rowlen = (npix * stride + KW + 1) * Ctot;
+        float *buf = frand_n(KH * rowlen + 16, 2.0f);
+        const float **ra = malloc(KH * sizeof *ra), **ta = malloc(npix * ks * sizeof *ta);
+        for (size_t ky = 0; ky < KH; ky++) {
+            ra[ky] = ky % 3 == 1 && KH > 1 ? NULL : buf + ky * rowlen;
+            for (size_t kx = 0; kx < KW; kx++)
+                for (size_t p = 0; p < npix; p++)
+                    ta[p * ks + ky * KW + kx] = ra[ky] ? ra[ky] + p * pst + kx * tstep : lens_nhwc_zero_row();
+        }
+        float *y2 = malloc((npix * ld + 1) * sizeof(float));
+        for (size_t i = 0; i < npix * ld; i++) y0[i] = y1[i] = y2[i] = 777.0f;
+        ref->dwconv_rows(C, npix, KH, KW, ra, pst, tstep, c0, wp + c0, cpad, bias ? bv + c0 : NULL, y0 + c0, ld,
+                         res ? rv + c0 : NULL, ld, act);
+        v->dwconv_rows(C, npix, KH, KW, ra, pst, tstep, c0, wp + c0, cpad, bias ? bv + c0 : NULL, y1 + c0, ld,
+                       res ? rv + c0 : NULL, ld, act);
+        v->dwconv(C, npix, ks, ta, c0, wp + c0, cpad, bias ? bv + c0 : NULL, y2 + c0, ld, res ? rv + c0 : NULL, ld,
+                  act);
+        for (size_t i = 0; i < npix * ld && bad < 3; i++) {
+            if (!close_enough(y1[i], y0[i], 1e-5f)) {
+                bad++;
+                CHECK(0, "%s dwconv_rows %zux%zu/%zu C %zu c0 %zu npix %zu act %d: y[%zu] = %.7g, ref %.7g", v->name,
+                      KH, KW, stride, C, c0, npix, act ? act->act : 0, i, y1[i], y0[i]);
+            }
+            if (!(y1[i] == y2[i])) {
+                bad++;
+                CHECK(0, "%s dwconv_rows %zux%zu/%zu C %zu npix %zu: y[%zu] = %.9g, table kernel %.9g", v->name, KH,
+                      KW, stride, C, npix, i, y1[i], y2[i]);
+            }
+        }
+        free(ra), free(buf), free(ta), free(y2);
+    }
     /* pools on the same table */
     float *sc = frand_n(npix, 1.0f);
     for (size_t i = 0; i < npix * ld; i++) y0[i] = y1[i] = 777.0f;
@@ -668,6 +743,10 @@ static void test_dw_kernels(void) {
             for (size_t s = 0; s < LENS_ARRAY_LEN(kss); s++) dw_case(v, C, 0, C, 1 + C % 7, kss[s], NULL, true, C & 1);
         for (size_t npix = 1; npix <= 9; npix++) dw_case(v, 72, 16, 40, npix, 9, NULL, npix & 1, npix & 2);
         dw_case(v, 96, 32, 64, 13, 9, NULL, true, true);
+        for (size_t npix = 1; npix <= 9; npix++) {
+            dw_case(v, 48, 0, 48, npix, 49, NULL, true, false); /* 7x7 */
+            dw_case(v, 21, 0, 21, npix, 25, NULL, false, true);
+        }
         for (size_t ai = 0; ai < LENS_ARRAY_LEN(g_acts); ai++) {
             dw_case(v, 37, 0, 37, 5, 9, &g_acts[ai], true, true);
             dw_case(v, 64, 16, 33, 3, 25, &g_acts[ai], true, false);
@@ -755,7 +834,9 @@ static void bench(int threads) {
     };
     printf("%-28s %10s %10s %7s   (%d thread%s, median ms)\n", "layer", "NCHW", "NHWC", "ratio", threads,
            threads > 1 ? "s" : "");
+    const char *only = getenv("LENS_NHWC_BENCH_ONLY");
     for (size_t i = 0; i < LENS_ARRAY_LEN(L); i++) {
+        if (only && !strstr(L[i].name, only)) continue;
         int64_t C = L[i].C, H = L[i].H, M = L[i].M, k = L[i].k, cg = L[i].dw ? 1 : C;
         float *x = frand_n((size_t)(C * H * H), 1.0f), *w = frand_n((size_t)(M * cg * k * k), 0.1f);
         float *b = frand_n((size_t)M, 0.1f);
@@ -779,12 +860,45 @@ static void bench(int threads) {
     }
 }
 
+static void bench_pools(int threads) {
+    static const struct { const char *name, *op; int64_t C, H, k, s, p; } L[] = {
+        {"r18 maxpool 3x3/2 64 @112", "MaxPool", 64, 112, 3, 2, 1},
+        {"yolo sppf maxpool 5x5 128 @20", "MaxPool", 128, 20, 5, 1, 2},
+        {"avgpool 3x3/1 96 @28", "AveragePool", 96, 28, 3, 1, 1},
+        {"gap 1280 @7", "GlobalAveragePool", 1280, 7, 0, 0, 0},
+        {"gap 576 @14", "GlobalAveragePool", 576, 14, 0, 0, 0},
+    };
+    const char *only = getenv("LENS_NHWC_BENCH_ONLY");
+    for (size_t i = 0; i < LENS_ARRAY_LEN(L); i++) {
+        if (only && !strstr(L[i].name, only)) continue;
+        int64_t C = L[i].C, H = L[i].H;
+        float *x = frand_n((size_t)(C * H * H), 1.0f);
+        int64_t ks[2] = {L[i].k, L[i].k}, st[2] = {L[i].s, L[i].s}, pd[4] = {L[i].p, L[i].p, L[i].p, L[i].p};
+        char nop[64];
+        snprintf(nop, sizeof nop, "%sNhwc", L[i].op);
+        nm_spec a = {L[i].op, NULL, 1, {{"x", 4, {1, C, H, H}, x, false}}};
+        nm_spec c = {nop, "lens", 1, {{"x", 4, {1, H, H, C}, x, false}}};
+        if (L[i].k) {
+            onm_attr at[3] = {{"kernel_shape", 7, 0, NULL, ks, 2}, {"strides", 7, 0, NULL, st, 2},
+                              {"pads", 7, 0, NULL, pd, 4}};
+            for (int j = 0; j < 3; j++) a.attr[j] = c.attr[j] = at[j];
+        }
+        a.threads = c.threads = threads;
+        double t1 = time_model(&a, 41), t2 = time_model(&c, 41), t3 = time_model(&a, 41), t4 = time_model(&c, 41);
+        t1 = t1 < t3 ? t1 : t3, t2 = t2 < t4 ? t2 : t4;
+        printf("%-28s %10.4f %10.4f %7.2f\n", L[i].name, t1, t2, t2 / t1);
+        fflush(stdout);
+        free(x);
+    }
+}
+
 int main(void) {
     const char *bn = getenv("LENS_NHWC_BENCH");
     if (bn && bn[0] == '1') {
         bench(1);
+        bench_pools(1);
         const char *t2 = getenv("LENS_NHWC_BENCH_THREADS");
-        if (t2) bench(atoi(t2));
+        if (t2) bench(atoi(t2)), bench_pools(atoi(t2));
         return 0;
     }
     test_igemm_kernels();

@@ -48,6 +48,27 @@ void lens_f32_dwconv_nhwc__ref(size_t C, size_t npix, size_t ks, const float **a
     }
 }
 
+void lens_f32_dwconv_nhwc_rows__ref(size_t C, size_t npix, size_t KH, size_t KW, const float **rows,
+                                    size_t pstride, size_t tstep, size_t aoff, const float *w,
+                                    size_t wstride, const float *bias, float *y, size_t ldy,
+                                    const float *res, size_t ldr, const lens_act_params *act) {
+    for (size_t p = 0; p < npix; p++) {
+        float *yp = y + p * ldy;
+        for (size_t ch = 0; ch < C; ch++) {
+            float v = 0.0f;
+            for (size_t ky = 0; ky < KH; ky++) {
+                if (!rows[ky]) continue;
+                const float *r = rows[ky] + p * pstride + aoff + ch;
+                for (size_t kx = 0; kx < KW; kx++) v += r[kx * tstep] * w[(ky * KW + kx) * wstride + ch];
+            }
+            if (bias) v += bias[ch];
+            if (res) v += res[p * ldr + ch];
+            yp[ch] = v;
+        }
+        if (act && act->act) lens_act_apply_ref((lens_act)act->act, act->alpha, act->beta, yp, C);
+    }
+}
+
 void lens_f32_maxpool_nhwc__ref(size_t C, size_t npix, size_t ks, const float **a, size_t aoff,
                                 float *y, size_t ldy) {
     for (size_t p = 0; p < npix; p++)
