@@ -77,6 +77,7 @@ typedef struct lay_ctx {
     uint8_t *nhwc;    /* per node: reads its activations channels-last */
     uint8_t *forbid;  /* per node: forced NCHW (its region was undone) */
     uint8_t *tout;    /* per node (Transpose): layout of its output */
+    bool permissive;  /* AUTO: dense convs on small maps may join a region */
     uint8_t *lay;     /* per value: layout its producer writes */
     int8_t *rank;     /* per value: logical rank, -1 unknown */
     uint8_t *one;     /* per value: logically [N, C, 1, 1] */
@@ -109,7 +110,7 @@ static node_kind classify(const lens_node *n) {
     for (size_t i = 0; i < LENS_ARRAY_LEN(binary); i++)
         if (!strcmp(n->op_type, binary[i])) return n->n_inputs == 2 && n->n_outputs == 1 ? K_BINARY : K_OTHER;
     if (!strcmp(n->op_type, "Concat")) return n->n_outputs == 1 ? K_CONCAT : K_OTHER;
-    if (!strcmp(n->op_type, "Split")) return K_SPLIT;
+    if (!strcmp(n->op_type, "Split")) return n->n_outputs <= 8 ? K_SPLIT : K_OTHER; /* see emit()'s pinned_out */
     if (!strcmp(n->op_type, "Slice")) return n->opset >= 10 && n->n_outputs == 1 ? K_SLICE : K_OTHER;
     if (!strcmp(n->op_type, "Transpose")) return n->n_inputs == 1 && n->n_outputs == 1 ? K_TRANSPOSE : K_OTHER;
     return K_OTHER;
@@ -178,27 +179,118 @@ static bool nhwc_input(const lay_ctx *c, int32_t i, int32_t k) {
  * NHWC mode: every eligible Conv runs channels-last and every region with a
  * convolution or pooling in it is kept (regions without one as in AUTO).
  *
- * AUTO keeps a region only when it removes at least as many of the
- * model's own Transposes as it inserts at its edges. Measured on the 10 benchmark
- * models (1 thread, CPU time per node, the nhwc AVX-512 kernels of
- * 872415e against the NCHW paths): no conv class wins by enough to pay
- * for the two Transposes a region needs at its edges. Dense 3x3 stride-1
- * convs lose 2x against NCHW's Winograd (resnet18 layer1 0.78 -> 1.57 ms),
- * 1x1 stride-1 pointwise convs 10-100% (mobilenet_v2 16->96 at 112x112
- * 0.59 -> 0.75 ms), stems 50%; depthwise convs on 7x7-14x14 maps and
- * stride-2 convs win 10-50% but are a few percent of any model, so whole-
- * model NHWC was slower on all but one (resnet18 20.1 -> 30.7 ms,
- * mobilenet_v2 7.0 -> 8.2, efficientnet_b0 11.4 -> 13.3, yolov8n
- * 59.7 -> 88.5). ConvNeXt is the exception: its blocks transpose to NHWC
- * for LayerNorm and the MatMuls and back for the residual, and a
- * channels-last region makes 44 of its 46 Transposes disappear
- * (95.1 -> 85.3 ms). Regions therefore pay for themselves in Transposes
- * or not at all; when the NHWC kernels beat NCHW per conv class, this is
- * where a per-conv gain estimate (kernel, stride, depthwise, channels,
- * the spatial dims from shape inference) belongs. */
+ * AUTO is a static cost model in nanoseconds, calibrated on the 10
+ * benchmark models (1 thread, CPU time per node from lens bench --profile,
+ * the nhwc AVX-512 kernels of 69f5268 against the NCHW paths); sizes come
+ * from shape inference (the graph input's declared dims):
+ *   - never NHWC: Winograd-class convs (3x3 stride 1, 16 <= C, M,
+ *     C*M <= 256^2: NCHW 2x faster, resnet18 layer1 0.78 vs 1.57 ms) and
+ *     dilated dense convs (NCHW skips padding taps: deeplabv3's ASPP
+ *     960->256 d12 23.7 vs 34.2 ms), nor any conv of unknown size;
+ *   - dense convs gain MACs / 300 where NHWC measured faster: at least
+ *     1024 output pixels with K = C*kh*kw >= 128 and C >= 16 (lraspp at
+ *     520: 960->160 1x1 on 33x33 2.74 -> 2.14 ms), at least 16384 pixels
+ *     (lraspp's 3x3/2 stem on 260x260 2.80 -> 1.72), or non-overlapping
+ *     patches, kernel == stride (ConvNeXt's 2x2/2 96->192 1.09 -> 0.80);
+ *     otherwise they lose as much (mobilenet_v3_large 160x7x7 1x1 0.114
+ *     vs 0.145; resnet18's 7x7/2 stem 1.9 vs 2.9) and join a region only
+ *     in the permissive pass; one-pixel convs (squeeze-excitation) lose
+ *     MACs / 10 but keep their block inside the region;
+ *   - depthwise convs gain k*k*0.02 per output at stride 1 on 1024+ pixels
+ *     (5x5 960ch 33x33 1.97 -> 1.38 ms) and k*k*0.08 at stride 2 (3x3/2
+ *     64ch 130x130 1.37 -> 1.12), and lose k*k*0.02 on smaller maps;
+ *   - a model Transpose that disappears gains, and an edge Transpose costs,
+ *     0.7 per element (520x520x3: 0.77 ms); unknown sizes cost infinitely.
+ * A region is kept when its gain exceeds its edges' cost. The pass settles
+ * twice, strict (small-map dense convs stay NCHW) and permissive, and keeps
+ * the assignment with the larger estimated saving. At 224x224 the
+ * mobilenets, efficientnet and resnets come out all NCHW (their large-map
+ * layers have few channels, where NHWC measured level or slower);
+ * lraspp/deeplabv3 at 520x520 and ConvNeXt (whose own Transposes vanish)
+ * come out NHWC. When the NHWC kernels change, re-measure (lens bench
+ * --profile with LENS_LAYOUT=nchw and nhwc) and adjust these numbers. */
+#define GAIN_DENSE_MACS_PER_NS 300.0
+#define GAIN_DW_S1_PER_TAP 0.02
+#define GAIN_DW_S2_PER_TAP 0.08
+#define COST_TRANSPOSE_PER_ELEMENT 0.7
+#define MIN_PIXELS 1024
+#define MIN_DEPTH 128
+#define LARGE_PIXELS 16384
+#define LOSS_ONE_PIXEL_MACS_PER_NS 10.0
+
+/* Elements of value v by its (inferred) dims, or -1 if unknown. */
+static double value_elems(const lens_graph *g, int32_t v) {
+    const lens_value *val = &g->values[v];
+    if (val->ndim < 0 || (val->ndim > 0 && !val->dims)) return -1;
+    double e = 1;
+    for (int32_t i = 0; i < val->ndim; i++) {
+        if (val->dims[i] < 0) return -1;
+        e *= (double)val->dims[i];
+    }
+    return e;
+}
+
+/* Whether NCHW runs conv n with Winograd (ops/conv.c's rule). */
+static bool winograd_class(const lens_node *n, const lens_tensor *w) {
+    if (w->ndim != 4 || w->dims[2] != 3 || w->dims[3] != 3 || lens_node_attr_int(n, "group", 1) != 1) return false;
+    int64_t ns = 0, nd = 0;
+    const int64_t *st = lens_node_attr_ints(n, "strides", &ns), *dl = lens_node_attr_ints(n, "dilations", &nd);
+    for (int64_t i = 0; st && i < ns; i++)
+        if (st[i] != 1) return false;
+    for (int64_t i = 0; dl && i < nd; i++)
+        if (dl[i] != 1) return false;
+    int64_t C = w->dims[1], M = w->dims[0];
+    return C >= 16 && M >= 16 && C * M <= 256 * 256;
+}
+
+/* AUTO's estimate of what running eligible conv n NHWC saves (ns; negative:
+ * it costs). *allowed is false where it must stay NCHW: a Winograd-class
+ * conv, unknown sizes, or (unless c->permissive) a dense conv on a map of
+ * 2..1023 pixels. */
+static double conv_gain(const lay_ctx *c, const lens_node *n, bool *allowed) {
+    const lens_graph *g = c->g;
+    const lens_tensor *w = lens_node_const_input(g, n, 1);
+    const lens_value *y = &g->values[n->outputs[0]];
+    *allowed = false;
+    if (!w || w->ndim != 4 || winograd_class(n, w) || y->ndim != 4 || !y->dims) return 0;
+    double outs = value_elems(g, n->outputs[0]);
+    if (outs < 0) return 0;
+    double pix = (double)y->dims[2] * (double)y->dims[3];
+    double taps = (double)w->dims[2] * (double)w->dims[3];
+    int64_t group = lens_node_attr_int(n, "group", 1);
+    *allowed = true;
+    if (group > 1 && w->dims[1] == 1 && group == w->dims[0]) {
+        int64_t ns = 0;
+        const int64_t *st = lens_node_attr_ints(n, "strides", &ns);
+        bool s2 = st && ns == 2 && (st[0] > 1 || st[1] > 1);
+        double per = s2 ? GAIN_DW_S2_PER_TAP : GAIN_DW_S1_PER_TAP;
+        return outs * taps * (pix >= MIN_PIXELS || s2 ? per : -per);
+    }
+    int64_t nd = 0;
+    const int64_t *dl = lens_node_attr_ints(n, "dilations", &nd);
+    for (int64_t i = 0; dl && i < nd; i++)
+        if (dl[i] != 1) {
+            *allowed = false; /* NCHW skips the taps that read padding (ops/conv_dilated.c) */
+            return 0;
+        }
+    double macs = outs * (double)w->dims[1] * taps;
+    double K = (double)w->dims[1] * taps;
+    int64_t ns = 0;
+    const int64_t *st = lens_node_attr_ints(n, "strides", &ns);
+    bool patchify = st && ns == 2 && st[0] == w->dims[2] && st[1] == w->dims[3] && st[0] > 1;
+    if ((pix >= MIN_PIXELS && K >= MIN_DEPTH && w->dims[1] >= 16) || pix >= LARGE_PIXELS || patchify)
+        return macs / GAIN_DENSE_MACS_PER_NS;
+    if (pix == 1) return -macs / LOSS_ONE_PIXEL_MACS_PER_NS;
+    *allowed = c->permissive;
+    return -macs / GAIN_DENSE_MACS_PER_NS;
+}
+
 static bool want_conv(const lay_ctx *c, const lens_node *n) {
-    if (c->mode == LENS_MODEL_LAYOUT_NCHW) return false;
-    return lens_conv_nhwc_eligible(c->g, n);
+    if (c->mode == LENS_MODEL_LAYOUT_NCHW || !lens_conv_nhwc_eligible(c->g, n)) return false;
+    if (c->mode == LENS_MODEL_LAYOUT_NHWC) return true;
+    bool allowed;
+    conv_gain(c, n, &allowed);
+    return allowed;
 }
 
 /* Region weights gathered by weigh_regions(). */
@@ -207,14 +299,19 @@ typedef struct region_cost {
     int32_t pools;      /* pooling nodes */
     int32_t edges;      /* Transposes the region needs at its edges */
     int32_t removed;    /* Transposes of the model that became free */
+    double gain, cost;  /* AUTO's estimates (ns) */
 } region_cost;
 
 static bool want_region(const lay_ctx *c, const region_cost *r) {
     if (c->mode == LENS_MODEL_LAYOUT_NHWC && r->convs + r->pools > 0) return true;
-    /* a tie keeps the region: it moves a Transpose without adding one
-     * (ConvNeXt's stem: the input's transpose replaces the one after the
-     * stem conv, on 3 channels instead of 96) */
-    return r->removed > 0 && r->removed >= r->edges;
+    if (c->mode == LENS_MODEL_LAYOUT_NHWC) return r->removed > 0 && r->removed >= r->edges;
+    return r->gain > r->cost;
+}
+
+/* Cost of one edge Transpose of value v. */
+static double edge_cost(const lens_graph *g, int32_t v) {
+    double e = value_elems(g, v);
+    return e < 0 ? 1e30 : e * COST_TRANSPOSE_PER_ELEMENT;
 }
 
 /* ---- assignment ---------------------------------------------------------- */
@@ -380,9 +477,10 @@ static bool reads_nhwc(const lay_ctx *c, int32_t i, int32_t k) {
     return nhwc_input(c, i, k);
 }
 
-/* Weigh every region and undo those the policy rejects. Returns the number
- * of regions undone. */
-static int32_t weigh_regions(lay_ctx *c, region_cost *cost) {
+/* Weigh every region and undo those the policy rejects (if `undo`).
+ * Returns the number of regions undone; *score is the sum of gain - cost
+ * over the regions kept. */
+static int32_t weigh_regions(lay_ctx *c, region_cost *cost, bool undo, double *score) {
     lens_graph *g = c->g;
     for (int32_t i = 0; i < c->nn; i++) {
         c->uf[i] = i;
@@ -408,13 +506,21 @@ static int32_t weigh_regions(lay_ctx *c, region_cost *cost) {
         if (!c->nhwc[i]) continue;
         region_cost *r = &cost[uf_find(c->uf, i)];
         const lens_node *n = &g->nodes[i];
-        if (c->kind[i] == K_CONV) r->convs++;
+        if (c->kind[i] == K_CONV) {
+            bool allowed;
+            r->convs++;
+            r->gain += conv_gain(c, n, &allowed);
+        }
         if (c->kind[i] == K_POOL) r->pools++;
         if (c->kind[i] == K_TRANSPOSE) {
             int64_t P[4], E[4];
             transpose_perm(c, n, P);
             effective_perm(P, c->lay[n->inputs[0]], c->tout[i], E);
-            if (is_identity(E)) r->removed++;
+            if (is_identity(E)) {
+                r->removed++;
+                double e = value_elems(g, n->outputs[0]);
+                r->gain += e > 0 ? e * COST_TRANSPOSE_PER_ELEMENT : 0;
+            }
         }
         /* edges in: NCHW activations this node reads channels-last (counted
          * once per value and region: the first reader in the region) */
@@ -428,6 +534,7 @@ static int32_t weigh_regions(lay_ctx *c, region_cost *cost) {
                 if (reads_nhwc(c, j, c->clist[e] & 7) && uf_find(c->uf, j) == uf_find(c->uf, i)) first = false;
             }
             r->edges += first;
+            if (first) r->cost += edge_cost(g, v);
         }
         /* edges out: NHWC outputs read as NCHW by someone */
         for (int32_t j = 0; j < n->n_outputs; j++) {
@@ -439,12 +546,18 @@ static int32_t weigh_regions(lay_ctx *c, region_cost *cost) {
                 if (!reads_nhwc(c, u, c->clist[e] & 7) && !free_nchw_read(c, u, y)) out = true;
             }
             r->edges += out;
+            if (out) r->cost += edge_cost(g, y);
         }
     }
     int32_t undone = 0;
+    *score = 0;
     for (int32_t i = 0; i < c->nn; i++) {
         if (!c->nhwc[i] || uf_find(c->uf, i) != i) continue;
-        if (want_region(c, &cost[i])) continue;
+        if (want_region(c, &cost[i])) {
+            *score += cost[i].gain - cost[i].cost;
+            continue;
+        }
+        if (!undo) continue;
         undone++;
         for (int32_t j = 0; j < c->nn; j++)
             if (c->nhwc[j] && uf_find(c->uf, j) == i) c->forbid[j] = 1;
@@ -939,10 +1052,35 @@ lens_status lens_graph_layout(lens_graph *g, lens_model_layout mode) {
         }
         lens_free(fill);
     }
-    for (int round = 0; round < 8; round++) {
-        assign(&c);
-        if (!weigh_regions(&c, cost)) break;
+    /* AUTO settles twice, strict then permissive (dense convs on small maps
+     * may join a region whose gain carries them: ConvNeXt), and keeps the
+     * assignment with the larger estimated saving. */
+    double best = 0;
+    int passes = mode == LENS_MODEL_LAYOUT_AUTO ? 2 : 1, best_pass = 0;
+    uint8_t *best_forbid = lens_calloc(nn, 1);
+    if (!best_forbid) {
+        st = lens_error(LENS_STATUS_OUT_OF_MEMORY, "out of memory in the layout pass");
+        goto done;
     }
+    for (int pass = 0; pass < passes; pass++) {
+        double score = 0;
+        c.permissive = pass == 1;
+        memset(c.forbid, 0, nn);
+        for (int round = 0; round < 8; round++) {
+            assign(&c);
+            if (!weigh_regions(&c, cost, true, &score)) break;
+        }
+        assign(&c);
+        weigh_regions(&c, cost, false, &score);
+        if (pass == 0 || score > best) {
+            best = score;
+            best_pass = pass;
+            memcpy(best_forbid, c.forbid, nn);
+        }
+    }
+    c.permissive = best_pass == 1;
+    memcpy(c.forbid, best_forbid, nn);
+    lens_free(best_forbid);
     assign(&c);
     bool any = false;
     for (int32_t i = 0; i < c.nn; i++) any |= c.nhwc[i];

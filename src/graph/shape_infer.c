@@ -33,12 +33,19 @@ typedef struct si_val {
 
 static bool is_int_dt(lens_dtype d) { return d == LENS_DTYPE_INT64 || d == LENS_DTYPE_INT32; }
 
+/* Dims, pads, strides and the like come from the file: anything this large
+ * is treated as unknown, so that no arithmetic below can overflow. */
+#define SI_BIG (1ll << 40)
+static bool small(int64_t v) { return v > -SI_BIG && v < SI_BIG; }
+
 static int64_t cdiv(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
 
 /* One spatial axis of a conv / pool; -1 when unknown or invalid. */
 static int64_t window_out(int64_t in, int64_t k, int64_t s, int64_t d, int64_t pb, int64_t pe, const char *ap,
                           bool ceil_mode) {
-    if (in < 0 || k < 1 || s < 1 || d < 1) return -1;
+    if (in < 0 || k < 1 || s < 1 || d < 1 || !small(in) || !small(k) || !small(s) || !small(d) || !small(pb) ||
+        !small(pe) || (k - 1) > SI_BIG / d)
+        return -1;
     int64_t ext = (k - 1) * d + 1;
     if (!strcmp(ap, "SAME_UPPER") || !strcmp(ap, "SAME_LOWER")) return cdiv(in, s);
     if (!strcmp(ap, "VALID")) pb = pe = 0;
@@ -109,7 +116,10 @@ static void si_arith(const char *op, const si_val *a, const si_val *b, si_val *y
 
 /* Slice bounds for one axis of size d; -1 when unknown. */
 static int64_t slice_count(int64_t d, int64_t s, int64_t e, int64_t st, int64_t *first) {
-    if (d < 0 || st == 0) return -1;
+    if (d < 0 || !small(d) || st == 0 || !small(st)) return -1;
+    /* INT64_MAX / INT64_MIN mean "to the end": clamp before any sum */
+    s = s < -SI_BIG ? -SI_BIG : s > SI_BIG ? SI_BIG : s;
+    e = e < -SI_BIG ? -SI_BIG : e > SI_BIG ? SI_BIG : e;
     if (s < 0) s += d;
     if (e < 0) e += d;
     if (st > 0) {
@@ -229,7 +239,9 @@ static void si_node(const lens_graph *g, const lens_node *n, si_val *V) {
             }
             for (int32_t i = 0; i < x->rank; i++)
                 if (i != axis && y->dims[i] < 0) y->dims[i] = a->dims[i];
-            y->dims[axis] = y->dims[axis] < 0 || a->dims[axis] < 0 ? -1 : y->dims[axis] + a->dims[axis];
+            y->dims[axis] = y->dims[axis] < 0 || a->dims[axis] < 0 || !small(y->dims[axis]) || !small(a->dims[axis])
+                                ? -1
+                                : y->dims[axis] + a->dims[axis];
             if (y->nk >= 0 && a->nk >= 0 && y->nk + a->nk <= SI_MAXK) {
                 memcpy(y->k + y->nk, a->k, sizeof(int64_t) * (size_t)a->nk);
                 y->nk += a->nk;
@@ -298,9 +310,12 @@ static void si_node(const lens_graph *g, const lens_node *n, si_val *V) {
         const lens_tensor *sc = n->n_inputs > 2 && n->inputs[2] >= 0 ? lens_node_const_input(g, n, 2) : NULL;
         for (int32_t i = 0; i < x->rank; i++) {
             if (sz && sz->nk == x->rank) y->dims[i] = sz->k[i];
-            else if (sc && sc->dtype == LENS_DTYPE_FLOAT && lens_tensor_numel(sc) == x->rank && x->dims[i] >= 0)
-                y->dims[i] = (int64_t)((double)x->dims[i] * ((const float *)sc->data)[i]);
-            else y->dims[i] = -1;
+            else if (sc && sc->dtype == LENS_DTYPE_FLOAT && lens_tensor_numel(sc) == x->rank && x->dims[i] >= 0) {
+                double d = (double)x->dims[i] * ((const float *)sc->data)[i];
+                y->dims[i] = d >= 0 && d < (double)SI_BIG ? (int64_t)d : -1;
+            } else {
+                y->dims[i] = -1;
+            }
         }
     } else if (!strcmp(op, "Transpose")) {
         int64_t np = 0;
@@ -331,7 +346,10 @@ static void si_node(const lens_graph *g, const lens_node *n, si_val *V) {
         y->dims[0] = y->dims[1] = 1;
         for (int32_t i = 0; i < x->rank; i++) {
             int64_t *d = &y->dims[i < axis ? 0 : 1];
-            *d = *d < 0 || x->dims[i] < 0 ? -1 : *d * x->dims[i];
+            *d = *d < 0 || x->dims[i] < 0 || !small(*d) || !small(x->dims[i]) ||
+                         (x->dims[i] && *d > SI_BIG / x->dims[i])
+                     ? -1
+                     : *d * x->dims[i];
         }
     }
 #undef IN

@@ -456,6 +456,37 @@ static void test_option(void) {
     free(m.p);
 }
 
+/* Hostile attributes reach the pass's shape inference before any operator
+ * validates them: absurd pads, strides, slice bounds and steps must not
+ * overflow (UBSan in the sanitizer build) and the model must either load
+ * and run like NCHW or fail to load with a status. */
+static void test_hostile(void) {
+    gb b = {0};
+    int64_t wd[4] = {4, 2, 3, 3};
+    gb_init(&b, "W", 4, wd, 30);
+    int64_t pads[4] = {INT64_MAX / 2, 1, INT64_MAX / 2, 1}, st[2] = {INT64_MAX, 1}, dil[2] = {INT64_MAX / 3, 1};
+    onm_attr at[4] = {{"pads", 7, 0, NULL, pads, 4}, {"strides", 7, 0, NULL, st, 2}, {"dilations", 7, 0, NULL, dil, 2},
+                      {NULL, 0, 0, NULL, NULL, 0}};
+    gb_node(&b, "Conv", IN("x", "W"), "c", at);
+    int64_t s0[1] = {INT64_MIN}, e0[1] = {INT64_MAX}, a0[1] = {1}, p0[1] = {INT64_MIN};
+    gb_i64(&b, "s0", 1, s0);
+    gb_i64(&b, "e0", 1, e0);
+    gb_i64(&b, "a0", 1, a0);
+    gb_i64(&b, "p0", 1, p0);
+    gb_node(&b, "Slice", IN("c", "s0", "e0", "a0", "p0"), "y", NULL);
+    gb_output(&b, "y");
+    const int64_t xd[4] = {1, 2, 5, 5};
+    onm_buf m = gb_finish(&b, xd);
+    for (int l = 0; l < 3; l++) {
+        lens_model_options mo = {.layout = l};
+        lens_model *mm = NULL;
+        lens_status st1 = lens_model_open_memory(m.p, m.n, &mo, &mm);
+        CHECK(st1 != LENS_OK || mm != NULL, "hostile: open returned OK without a model");
+        lens_model_free(mm);
+    }
+    free(m.p);
+}
+
 int main(void) {
     (void)onm_run, (void)onm_expect; /* the helper header's one-node runner is not used here */
     unsetenv("LENS_LAYOUT");
@@ -469,6 +500,7 @@ int main(void) {
     test_shape();
     test_transpose_folding();
     test_option();
+    test_hostile();
     if (failures) fprintf(stderr, "%d failure(s)\n", failures);
     else printf("test_layout: all passed\n");
     return failures ? 1 : 0;
