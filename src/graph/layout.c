@@ -595,8 +595,16 @@ static lens_status append_node(lens_graph *g, const lens_node *n) {
 static int32_t new_value(lens_graph *g, const char *base, const char *suffix, lens_dtype dt, int32_t ndim,
                          const int64_t *dims) {
     char name[512];
-    snprintf(name, sizeof name, "%s%s", base, suffix);
-    for (int k = 1; lens_graph_find(g, name) >= 0; k++) snprintf(name, sizeof name, "%s%s%d", base, suffix, k);
+    /* the base is cut so that suffix and counter always fit: a file's long
+     * names must not make every candidate the same string */
+    snprintf(name, sizeof name, "%.400s%s", base, suffix);
+    for (int k = 1; lens_graph_find(g, name) >= 0; k++) {
+        if (k == INT32_MAX) {
+            lens_error(LENS_STATUS_LIMIT_EXCEEDED, "layout pass: no free name for '%.100s%s'", base, suffix);
+            return -1;
+        }
+        snprintf(name, sizeof name, "%.400s%s%d", base, suffix, k);
+    }
     int32_t v = lens_graph_value(g, name);
     if (v < 0) return -1;
     lens_value *val = &g->values[v];

@@ -487,6 +487,29 @@ static void test_hostile(void) {
     free(m.p);
 }
 
+/* Value names longer than the pass's name buffer: the names it makes must
+ * still be unique (it used to try the same truncated name forever). */
+static void test_long_names(void) {
+    char a[700], c[700];
+    memset(a, 'a', sizeof a - 1);
+    a[sizeof a - 1] = 0;
+    memcpy(c, a, sizeof c);
+    c[sizeof c - 2] = 'c'; /* differs from a only past the buffer */
+    gb b = {0};
+    gb_conv(&b, "x", a, "1", 3, 8, 3, 1, 1, 31);
+    gb_conv(&b, a, c, "2", 8, 8, 3, 1, 1, 32);
+    gb_node(&b, "Relu", IN(c), "r", NULL);
+    gb_node(&b, "Shape", IN(a), "sh", NULL);
+    gb_node(&b, "Reshape", IN("r", "sh"), "y", NULL);
+    gb_output(&b, "y");
+    const int64_t xd[4] = {1, 3, 5, 5};
+    onm_buf m = gb_finish(&b, xd);
+    lens_model *mh = check_case("long names", &m, xd, NULL);
+    if (mh) CHECK(count_op(mh, "ConvNhwc") == 2, "long names: not rewritten");
+    lens_model_free(mh);
+    free(m.p);
+}
+
 int main(void) {
     (void)onm_run, (void)onm_expect; /* the helper header's one-node runner is not used here */
     unsetenv("LENS_LAYOUT");
@@ -501,6 +524,7 @@ int main(void) {
     test_transpose_folding();
     test_option();
     test_hostile();
+    test_long_names();
     if (failures) fprintf(stderr, "%d failure(s)\n", failures);
     else printf("test_layout: all passed\n");
     return failures ? 1 : 0;
