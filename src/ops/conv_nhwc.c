@@ -400,7 +400,13 @@ static lens_status conv_nhwc_run(const lens_node *node, lens_exec *ex) {
         c.panels = (g.M + NR - 1) / NR;
         /* packed weights: bounded at init (M, C <= 8192 channels, ks <= 2^40) */
         double wbytes = (double)c.panels * (double)NR * (double)g.C * (double)g.ks * 4.0;
-        c.panel_inner = wbytes <= (double)(1 << 20);
+        double inbytes = (double)P * (double)g.C * 4.0;
+        /* Every panel per tile re-reads all the weights per tile; every
+         * tile per panel re-reads the input per panel. Weights that stay in
+         * L1 cost nothing to re-read (pointwise layers on large maps);
+         * otherwise the order that streams fewer bytes (7x7 maps with
+         * 1 MB of weights: block order, each panel read once). */
+        c.panel_inner = wbytes <= 48.0 * 1024 || (double)c.tiles * wbytes <= 2.0 * (double)c.panels * inbytes;
         size_t per;
         if (c.panel_inner) {
             /* chunks of tiles, 8 per thread at least; panel groups only
