@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "kernels/conv_nhwc.h"
+#include "ops/conv_dilated.h"
 #include "ops/conv_winograd.h"
 #include "ops/op.h"
 
@@ -679,7 +680,7 @@ bool lens_conv_nhwc_preferred(const lens_graph *g, const lens_node *conv) {
         p.dil[i] = di ? di[i] : 1;
         p.in[i] = p.out[i] = 1;
     }
-    return !lens_conv_wino_applies(&p, lens_f32_gemm_best());
+    return !lens_conv_wino_applies(&p, lens_f32_gemm_best()) && !lens_conv_dilated_wanted(&p);
 }
 
 bool lens_pool_nhwc_eligible(const lens_graph *g, const lens_node *pool) {

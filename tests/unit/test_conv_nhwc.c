@@ -537,6 +537,10 @@ static void test_eligible(void) {
         CHECK(eligible_of(&q, false) && !preferred_of(&q), "Winograd-sized 3x3 preferred in NHWC");
         q.attr[2] = (onm_attr){"strides", 7, 0, NULL, s2, 2};
         CHECK(preferred_of(&q), "3x3 stride 2 not preferred in NHWC");
+        int64_t d12[2] = {12, 12}, p12[4] = {12, 12, 12, 12};
+        q.attr[1] = (onm_attr){"pads", 7, 0, NULL, p12, 4};
+        q.attr[2] = (onm_attr){"dilations", 7, 0, NULL, d12, 2};
+        CHECK(eligible_of(&q, false) && !preferred_of(&q), "dilation-12 3x3 preferred in NHWC");
     }
     s = c, s.in[1].init = false;
     CHECK(!eligible_of(&s, false), "Conv with non-constant W eligible");
