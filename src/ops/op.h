@@ -5,12 +5,30 @@
  *   init  at model load, once: validate attributes and anything static,
  *         pre-pack constant weights into node->state. May read constant
  *         inputs with lens_node_const_input. Must not keep pointers into
- *         non-constant data. Optional.
+ *         constant or non-constant input data (constants may be released
+ *         after init, see below). When it has packed constant input i and
+ *         run() will never read that input's data again, it calls
+ *         lens_node_mark_packed(node, i) (and records the packed bytes in
+ *         node->state_bytes). Optional.
  *   run   at every session run: read inputs, compute output shapes, ask the
  *         runtime for output buffers (lens_exec_output), compute. Must be
  *         thread-safe with respect to the node (state is read-only here):
  *         several sessions run the same model at once.
  *   fini  at model free: release node->state. Optional.
+ *
+ * Weights are held once (lens_node_mark_packed). After every init has
+ * run, runtime/model.c gives back the data of each constant of the main
+ * graph that is read only through input slots marked packed (not a graph
+ * output, not an implicit input of a subgraph, not shared with another
+ * value or attribute): a copy made at parse time is freed, one read in
+ * place in the file is just dropped. The value keeps its dtype and dims;
+ * its view's data becomes NULL, so lens_exec_input(ex, i) of a marked
+ * input may return a tensor with data == NULL (the runtime allows that
+ * only for marked slots). Mark only when EVERY path of run() reads the
+ * packed form: a fallback that would read W->data must be decided at init
+ * (pack for it) or become an error. A new op with packed weights (e.g.
+ * lens.ConvNhwc) sets the bit in its init exactly where conv_init does:
+ * right after node->state holds the packed weights.
  *
  * Errors from run/init: return lens_error(status, "...") with a message that
  * says what is wrong; the runtime prefixes the node's name and op type.
@@ -47,6 +65,16 @@ typedef struct lens_op {
     lens_status (*run)(const lens_node *node, lens_exec *ex);
     void (*fini)(lens_node *node);
 } lens_op;
+
+/* ---- what init() may call ----------------------------------------------- */
+
+/* Declare that run() never reads the data of input `i` (a constant whose
+ * packed form node->state now holds). Inputs 0..31 only; others are
+ * ignored (their constants are then simply kept). Call it last in init,
+ * once the state is complete. */
+static inline void lens_node_mark_packed(lens_node *node, int32_t i) {
+    if (i >= 0 && i < 32) node->packed_inputs |= 1u << i;
+}
 
 /* ---- what run() may call ------------------------------------------------ */
 
