@@ -11,8 +11,8 @@
  *   - the released bytes are all the weights, no copy is left
  *     (lens_model_weight_stats), for Conv (Winograd, 1x1, dilated), a
  *     weight shared by two Convs, MatMul, Gemm and a BatchNorm fold;
- *   - a weight also read by a non-packing op, or that is a graph output,
- *     is kept;
+ *   - a weight also read by a non-packing op, by a subgraph (If branch),
+ *     or that is a graph output, is kept;
  *   - a Winograd Conv out of the kernels' range is an error, not a read of
  *     the released W;
  *   - every allocation failing in turn over open, session and run leaks
@@ -91,6 +91,7 @@ typedef struct tensor_spec {
     int64_t dims[4];
     float *data;   /* filled by make_weights */
     size_t pad;    /* doc_string bytes before raw_data (alignment control) */
+    lens_dtype dtype; /* of an input; 0: float */
 } tensor_spec;
 
 typedef struct node_spec {
@@ -101,6 +102,7 @@ typedef struct node_spec {
     int32_t ints_n[2];
     const char *int_name;
     int64_t int_value;
+    const char *branch_reads; /* If: both branches are Relu(this outer value) */
 } node_spec;
 
 typedef struct model_spec {
@@ -120,10 +122,10 @@ static size_t numel_of(const tensor_spec *t) {
     return n;
 }
 
-static void value_info(buf *g, int field, const char *name, int32_t ndim, const int64_t *dims) {
+static void value_info(buf *g, int field, const char *name, lens_dtype dt, int32_t ndim, const int64_t *dims) {
     buf vi = {0}, ty = {0}, tt = {0}, sh = {0};
     pb_str(&vi, 1, name);
-    pb_int(&tt, 1, LENS_DTYPE_FLOAT);
+    pb_int(&tt, 1, dt ? dt : LENS_DTYPE_FLOAT);
     if (ndim >= 0) {
         for (int32_t i = 0; i < ndim; i++) {
             buf dim = {0};
@@ -159,6 +161,21 @@ static buf build(const model_spec *s, bool as_inputs) {
             pb_int(&ab, 20, 7);
             pb_msg(&node, 5, &ab);
         }
+        for (int k = 0; k < 2 && ns->branch_reads; k++) {
+            /* then_branch / else_branch: one Relu of an outer-scope value */
+            buf ab = {0}, sg = {0}, sn = {0};
+            const char *out = k ? "else_out" : "then_out";
+            pb_str(&sn, 1, ns->branch_reads);
+            pb_str(&sn, 2, out);
+            pb_str(&sn, 4, "Relu");
+            pb_msg(&sg, 1, &sn);
+            pb_str(&sg, 2, k ? "else" : "then");
+            value_info(&sg, 12, out, LENS_DTYPE_FLOAT, -1, NULL);
+            pb_str(&ab, 1, k ? "else_branch" : "then_branch");
+            pb_msg(&ab, 6, &sg);
+            pb_int(&ab, 20, 5);
+            pb_msg(&node, 5, &ab);
+        }
         if (ns->int_name) {
             buf ab = {0};
             pb_str(&ab, 1, ns->int_name);
@@ -180,10 +197,11 @@ static buf build(const model_spec *s, bool as_inputs) {
         pb_bytes(&tp, 9, t->data, numel_of(t) * sizeof(float));
         pb_msg(&graph, 5, &tp);
     }
-    for (int i = 0; i < s->n_inputs; i++) value_info(&graph, 11, s->in[i].name, s->in[i].ndim, s->in[i].dims);
+    for (int i = 0; i < s->n_inputs; i++)
+        value_info(&graph, 11, s->in[i].name, s->in[i].dtype, s->in[i].ndim, s->in[i].dims);
     for (int i = 0; i < s->n_weights && as_inputs; i++)
-        value_info(&graph, 11, s->w[i].name, s->w[i].ndim, s->w[i].dims);
-    for (int i = 0; i < s->n_outputs; i++) value_info(&graph, 12, s->out[i], -1, NULL);
+        value_info(&graph, 11, s->w[i].name, 0, s->w[i].ndim, s->w[i].dims);
+    for (int i = 0; i < s->n_outputs; i++) value_info(&graph, 12, s->out[i], 0, -1, NULL);
     pb_msg(&model, 7, &graph);
     return model;
 }
@@ -326,6 +344,32 @@ static void spec_bnfold(model_spec *s) {
     s->n_outputs = 1;
 }
 
+/* W1 read by a Conv and, by name, inside both branches of an If (an
+ * implicit input): kept. W3 read by a Conv only: released. */
+static void spec_subgraph(model_spec *s) {
+    memset(s, 0, sizeof *s);
+    s->w[0] = (tensor_spec){.name = "W1", .ndim = 4, .dims = {16, 16, 3, 3}};
+    s->w[1] = (tensor_spec){.name = "W3", .ndim = 4, .dims = {16, 16, 3, 3}};
+    s->n_weights = 2;
+    for (int i = 0; i < 2; i++) make_data(&s->w[i], 0.5f);
+    s->in[0] = (tensor_spec){.name = "X", .ndim = 4, .dims = {1, 16, 6, 6}};
+    make_data(&s->in[0], 1.0f);
+    s->in[1] = (tensor_spec){.name = "cond", .ndim = 0, .dtype = LENS_DTYPE_BOOL};
+    s->in[1].data = calloc(1, sizeof(float));
+    if (!s->in[1].data) abort();
+    *(uint8_t *)s->in[1].data = 1;
+    s->n_inputs = 2;
+    node_spec *n = s->nodes;
+    n[0] = (node_spec){.op = "Conv", .name = "c1", .in = {"X", "W1"}, .out = {"Y1"}, .ints_name = {"pads"},
+                       .ints = {{1, 1, 1, 1}}, .ints_n = {4}};
+    n[1] = (node_spec){.op = "Conv", .name = "c3", .in = {"Y1", "W3"}, .out = {"Y"}};
+    n[2] = (node_spec){.op = "If", .name = "if", .in = {"cond"}, .out = {"Z"}, .branch_reads = "W1"};
+    s->n_nodes = 3;
+    s->out[0] = "Y";
+    s->out[1] = "Z";
+    s->n_outputs = 2;
+}
+
 /* ---- running ------------------------------------------------------------ */
 
 typedef struct outputs {
@@ -358,7 +402,7 @@ static lens_status run_model(lens_model *m, const model_spec *s, bool as_inputs,
         for (int k = 0; as_inputs && k < s->n_weights; k++)
             if (!strcmp(vi.name, s->w[k].name)) t = &s->w[k];
         if (!t) abort();
-        in[i] = (lens_tensor){LENS_DTYPE_FLOAT, t->ndim, {0}, t->data};
+        in[i] = (lens_tensor){t->dtype ? t->dtype : LENS_DTYPE_FLOAT, t->ndim, {0}, t->data};
         for (int32_t k = 0; k < t->ndim; k++) in[i].dims[k] = t->dims[k];
     }
     for (int r = 0; r < 2 && st == LENS_OK; r++) st = lens_session_run(ss, n_in, in);
@@ -558,6 +602,32 @@ static void test_bnfold(void) {
     spec_free(&s);
 }
 
+static void test_subgraph_reader(void) {
+    model_spec s;
+    spec_subgraph(&s);
+    buf b = build_aligned(&s, 1);
+    lens_model *m = NULL;
+    CHECK(lens_model_open_memory(b.p, b.n, NULL, &m) == LENS_OK, "open");
+    if (m) {
+        lens_weight_stats ws;
+        lens_model_weight_stats(m, &ws);
+        size_t w1 = weight_bytes(&s, 0, 1), w3 = weight_bytes(&s, 1, 2);
+        CHECK(ws.released_bytes == w3, "released %zu bytes, W3 is %zu", ws.released_bytes, w3);
+        CHECK(ws.constant_bytes == w1, "held %zu bytes, W1 is %zu", ws.constant_bytes, w1);
+        outputs o;
+        CHECK(run_model(m, &s, false, 1, &o) == LENS_OK, "run");
+        if (o.n == 2) {
+            bool same = o.count[1] == numel_of(&s.w[0]);
+            for (size_t k = 0; same && k < o.count[1]; k++) same = o.v[1][k] == fmaxf(s.w[0].data[k], 0.0f);
+            CHECK(same, "the branch reads W1's values");
+        }
+        outputs_free(&o);
+    }
+    lens_model_free(m);
+    free(b.p);
+    spec_free(&s);
+}
+
 /* A Winograd Conv on a map beyond its kernels' int32 range used to fall
  * back to the GEMM path and read W; W may now be released, so the run is
  * refused before any output is allocated. Limits are raised so that
@@ -655,6 +725,7 @@ int main(void) {
     test_packed_released(0);
     test_kept();
     test_bnfold();
+    test_subgraph_reader();
     test_winograd_range();
     test_alloc_failures();
     if (failures) fprintf(stderr, "%d check(s) failed\n", failures);
