@@ -173,7 +173,7 @@ typedef struct releaser {
     size_t size;
     bool own_map;         /* bytes are lens's own mapping: pages may be dropped */
     size_t page;
-    int32_t *readers;     /* per value: input slots of live nodes whose init has not run */
+    size_t *readers;      /* per value: input slots of live nodes whose init has not run */
     uint8_t *keep;        /* per value: never released */
 } releaser;
 
