@@ -241,6 +241,10 @@ static lens_status conv_nhwc_init(lens_graph *g, lens_node *node) {
     if (dw) lens_nhwc_pack_dw_weights(w->data, (size_t)s->C, (size_t)s->KH, (size_t)s->KW, s->w);
     else lens_nhwc_pack_weights(w->data, (size_t)s->M, (size_t)s->C, (size_t)s->KH, (size_t)s->KW, s->v->nr, s->w);
     node->state = s;
+    node->state_bytes = bytes;
+    /* run() reads only the packed form, never input 1 (ops/op.h): the
+     * model may give W's data back, so the weights are held once. */
+    lens_node_mark_packed(node, 1);
     return LENS_OK;
 }
 

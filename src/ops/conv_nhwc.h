@@ -11,7 +11,8 @@
  *       of Y's exact shape added before the activation the optimiser fused
  *       (node->fused_act, fused_alpha, fused_beta, as on Conv). W is packed
  *       once at load into node->state, the only packed copy; the op never
- *       reads W again.
+ *       reads W again and marks it packed (lens_node_mark_packed), so the
+ *       model releases W's data after load: the weights are held once.
  *   lens.MaxPoolNhwc(X [N,H,W,C]) -> Y [N,OH,OW,C]
  *       ONNX MaxPool-12's attributes (kernel_shape, strides, pads,
  *       dilations, ceil_mode, auto_pad; storage_order is irrelevant without
