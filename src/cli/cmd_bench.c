@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "core/tensor.h"
+#include "runtime/runtime.h"
 
 static int bench_main(int argc, char **argv);
 
@@ -226,6 +227,9 @@ static int bench_main(int argc, char **argv) {
     double median = runs % 2 ? ms[runs / 2] : 0.5 * (ms[runs / 2 - 1] + ms[runs / 2]);
     double mean = sum / (double)runs;
     int32_t used_threads = lens_session_threads(session);
+    /* Where the weight bytes are (packed once, raw constants released). */
+    lens_weight_stats ws;
+    lens_model_weight_stats(model, &ws);
     if (profile) {
         size_t cap = 1 << 16;
         prof = malloc(cap);
@@ -251,6 +255,9 @@ static int bench_main(int argc, char **argv) {
             fputs("]}", stdout);
         }
         putchar(']');
+        printf(", \"weights\": {\"packed_bytes\": %zu, \"constant_bytes\": %zu, \"copied_bytes\": %zu, "
+               "\"released_bytes\": %zu}",
+               ws.packed_bytes, ws.constant_bytes, ws.copied_bytes, ws.released_bytes);
         if (prof) {
             fputs(", \"profile\": ", stdout);
             cli_json_string(stdout, prof);
@@ -268,6 +275,8 @@ static int bench_main(int argc, char **argv) {
         printf("threads:  %d\nruns:     %ld (after %ld warm-up)\n", used_threads, runs, warmup);
         printf("min:      %.3f ms\nmedian:   %.3f ms\nmean:     %.3f ms\nmax:      %.3f ms\n", ms[0], median, mean,
                ms[runs - 1]);
+        printf("weights:  %.1f MB packed; constants %.1f MB held (%.1f MB of them copies), %.1f MB released\n",
+               ws.packed_bytes / 1e6, ws.constant_bytes / 1e6, ws.copied_bytes / 1e6, ws.released_bytes / 1e6);
         if (prof) printf("\n%s", prof);
     }
     rc = CLI_EXIT_OK;

@@ -1,5 +1,14 @@
-/* Bump allocator for model-lifetime data (names, attributes, copied weights). */
+/* Bump allocator for model-lifetime data (names, attributes, small
+ * tensors), plus releasable pieces for large tensor copies that the model
+ * may free after load (see LENS_ARENA_PIECE_MIN in graph/ir.h). */
 #include "graph/ir.h"
+
+/* Header of a releasable piece; the data follows at the next 64 bytes. */
+struct lens_arena_piece {
+    lens_arena_piece *prev, *next;
+    size_t size;
+    _Alignas(64) unsigned char data[];
+};
 
 struct lens_arena_block {
     lens_arena_block *next;
@@ -45,6 +54,42 @@ char *lens_arena_strndup(lens_arena *a, const char *s, size_t n) {
 
 char *lens_arena_strdup(lens_arena *a, const char *s) { return lens_arena_strndup(a, s, strlen(s)); }
 
+void *lens_arena_alloc_releasable(lens_arena *a, size_t size) {
+    size_t total;
+    if (lens_add_ovf_size(size ? size : 1, sizeof(lens_arena_piece), &total)) return NULL;
+    lens_arena_piece *p = lens_aligned_alloc(total);
+    if (!p) return NULL;
+    p->size = size;
+    p->prev = NULL;
+    p->next = a->pieces;
+    if (a->pieces) a->pieces->prev = p;
+    a->pieces = p;
+    a->n_pieces++;
+    a->piece_bytes += size;
+    return p->data;
+}
+
+void lens_arena_list_pieces(const lens_arena *a, void **out) {
+    size_t i = 0;
+    for (lens_arena_piece *q = a->pieces; q; q = q->next) out[i++] = q->data;
+}
+
+bool lens_arena_is_piece(const lens_arena *a, const void *p) {
+    for (lens_arena_piece *q = a->pieces; q; q = q->next)
+        if ((const void *)q->data == p) return true;
+    return false;
+}
+
+void lens_arena_release(lens_arena *a, void *p) {
+    lens_arena_piece *q = (lens_arena_piece *)(void *)((unsigned char *)p - offsetof(lens_arena_piece, data));
+    if (q->prev) q->prev->next = q->next;
+    else a->pieces = q->next;
+    if (q->next) q->next->prev = q->prev;
+    a->n_pieces--;
+    a->piece_bytes -= q->size;
+    lens_aligned_free(q);
+}
+
 void lens_arena_free(lens_arena *a) {
     lens_arena_block *b = a->head;
     while (b) {
@@ -52,6 +97,15 @@ void lens_arena_free(lens_arena *a) {
         lens_aligned_free(b);
         b = n;
     }
+    lens_arena_piece *q = a->pieces;
+    while (q) {
+        lens_arena_piece *n = q->next;
+        lens_aligned_free(q);
+        q = n;
+    }
     a->head = NULL;
     a->used_total = 0;
+    a->pieces = NULL;
+    a->n_pieces = 0;
+    a->piece_bytes = 0;
 }

@@ -8,14 +8,42 @@
 
 /* ---- arena: bump allocation for everything that lives as long as the model */
 typedef struct lens_arena_block lens_arena_block;
+typedef struct lens_arena_piece lens_arena_piece;
 typedef struct lens_arena {
     lens_arena_block *head;
     size_t used_total;
+    /* Releasable pieces (lens_arena_alloc_releasable): a doubly linked list
+     * of separate blocks and the bytes they hold now. */
+    lens_arena_piece *pieces;
+    size_t n_pieces, piece_bytes;
 } lens_arena;
 void *lens_arena_alloc(lens_arena *a, size_t size); /* 64-byte aligned, zeroed; NULL on OOM */
 char *lens_arena_strndup(lens_arena *a, const char *s, size_t n);
 char *lens_arena_strdup(lens_arena *a, const char *s);
+/* Frees the bump blocks and every releasable piece still held. */
 void lens_arena_free(lens_arena *a);
+
+/* Tensor data at least this large that the model copies (unaligned raw_data,
+ * typed fields, external data, tensors made by the optimiser) goes into a
+ * releasable piece instead of the bump blocks, so that the model can free it
+ * once the operators have packed it (runtime/model.c). Smaller tensors stay
+ * in the bump blocks: a piece costs an allocation and a 64-byte header. */
+#define LENS_ARENA_PIECE_MIN 4096
+
+/* A separate 64-byte aligned block of `size` bytes owned by the arena:
+ * freed by lens_arena_free unless lens_arena_release frees it first. NOT
+ * zeroed (the callers overwrite every byte). NULL on OOM. */
+void *lens_arena_alloc_releasable(lens_arena *a, size_t size);
+/* Copy the data pointers of the pieces still held into out (room for
+ * a->n_pieces), in no particular order. */
+void lens_arena_list_pieces(const lens_arena *a, void **out);
+/* Whether p is a piece of a still held (p may be anything; a walk of the
+ * list, for checks and tests). */
+bool lens_arena_is_piece(const lens_arena *a, const void *p);
+/* Free the piece p of a now. p MUST be a piece of a still held (as listed
+ * by lens_arena_list_pieces): its header is found from p. Any pointer into
+ * it dangles afterwards: the caller clears them. */
+void lens_arena_release(lens_arena *a, void *p);
 
 typedef struct lens_graph lens_graph;
 
@@ -77,6 +105,12 @@ typedef struct lens_node {
      * graph/optimize.c): activation kind and its parameters. */
     int32_t fused_act;        /* lens_act, 0 = none */
     float fused_alpha, fused_beta;
+    /* Set by the op's init (lens_node_mark_packed in ops/op.h): bit i means
+     * that run() never reads the data of constant input i, only its packed
+     * form in state. The model may then release that constant's data after
+     * load (runtime/model.c): its view keeps dtype and dims, data NULL. */
+    uint32_t packed_inputs;
+    size_t state_bytes;       /* bytes of weights init packed into state (statistics) */
     bool dead;                /* removed by the optimiser */
 } lens_node;
 
@@ -86,11 +120,16 @@ typedef struct lens_value {
     int32_t ndim;         /* -1 if the rank is unknown */
     int64_t *dims;        /* ndim entries; -1 for unknown */
     const char **dim_names; /* ndim entries, NULL where not symbolic */
-    lens_tensor *constant;  /* initializer or folded constant (data owned by the model) */
+    lens_tensor *constant;  /* initializer or folded constant (data owned by the model); after
+                             * load its data is NULL when `released` */
     int32_t producer;       /* node index in the graph, or -1 */
     int32_t n_consumers;    /* nodes reading it (+1 if a graph output) */
     int32_t outer;          /* >= 0: the value of the enclosing graph this name refers to */
     bool is_input, is_output;
+    /* The constant's data was given back after load because every reader
+     * holds a packed copy (see lens_node.packed_inputs): constant->data is
+     * NULL, dtype and dims stay. */
+    bool released;
 } lens_value;
 
 struct lens_graph {

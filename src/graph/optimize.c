@@ -86,7 +86,8 @@ static lens_tensor *arena_tensor(lens_graph *g, const lens_tensor *src) {
     *t = *src;
     size_t bytes = 0;
     lens_tensor_nbytes(src, &bytes);
-    t->data = lens_arena_alloc(g->arena, bytes ? bytes : 1);
+    t->data = bytes >= LENS_ARENA_PIECE_MIN ? lens_arena_alloc_releasable(g->arena, bytes)
+                                            : lens_arena_alloc(g->arena, bytes ? bytes : 1);
     if (!t->data) return NULL;
     if (bytes) memcpy(t->data, src->data, bytes);
     return t;
@@ -119,6 +120,8 @@ static lens_status fold_constants(lens_graph *g) {
         if (st == LENS_OK) st = lens_exec_node_once(g, n, outs);
         if (n->op->fini && n->state) n->op->fini(n);
         n->state = NULL;
+        n->packed_inputs = 0; /* that init's packing is gone with its state */
+        n->state_bytes = 0;
         if (st != LENS_OK) {
             /* Leave it to fail (or succeed) at run time with full context:
              * folding is an optimisation, not validation. */
@@ -211,7 +214,11 @@ static lens_status fold_batchnorm(lens_graph *g) {
         float eps = lens_node_attr_float(bn, "epsilon", 1e-5f);
         int64_t per = lens_tensor_numel(w) / (co ? co : 1);
         lens_tensor nw = *w, nb = {LENS_DTYPE_FLOAT, 1, {co}, NULL};
-        nw.data = lens_arena_alloc(g->arena, sizeof(float) * (size_t)lens_tensor_numel(w));
+        /* The folded W is what Conv packs: a releasable piece when large
+         * (the model frees it after packing, as it does parsed copies). */
+        size_t nw_bytes = sizeof(float) * (size_t)lens_tensor_numel(w);
+        nw.data = nw_bytes >= LENS_ARENA_PIECE_MIN ? lens_arena_alloc_releasable(g->arena, nw_bytes)
+                                                   : lens_arena_alloc(g->arena, nw_bytes ? nw_bytes : 1);
         nb.data = lens_arena_alloc(g->arena, sizeof(float) * (size_t)(co ? co : 1));
         lens_tensor *tw = lens_arena_alloc(g->arena, sizeof *tw), *tb = lens_arena_alloc(g->arena, sizeof *tb);
         if (!nw.data || !nb.data || !tw || !tb) return lens_error(LENS_STATUS_OUT_OF_MEMORY, "out of memory");

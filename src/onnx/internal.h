@@ -11,6 +11,7 @@ typedef struct lens_onnx_ctx {
     bool standalone;           /* lens_onnx_read_tensor: no model around the tensor */
     const lens_limits *limits; /* with defaults filled in */
     lens_arena *arena;         /* NULL: tensor data from lens_aligned_alloc (caller owns) */
+    size_t drop_page;          /* lens_onnx_parse_mapped: page size; 0: never drop pages */
     /* opset imports and model-local functions, for the nodes */
     size_t n_opsets;
     const char **opset_domains;
@@ -24,7 +25,8 @@ void lens_onnx_limits_resolve(const lens_limits *in, lens_limits *out);
 
 /* Decode the TensorProto under cursor r into *out. Data: zero-copy into the
  * buffer when raw_data is aligned and c->arena is set, else copied into the
- * arena (or lens_aligned_alloc when c->arena is NULL: caller frees even on
+ * arena (a releasable piece from LENS_ARENA_PIECE_MIN bytes on, see
+ * graph/ir.h) (or lens_aligned_alloc when c->arena is NULL: caller frees even on
  * a later failure of its own; on failure here nothing is left allocated).
  * *name / *name_len receive the tensor's name as bytes in the buffer (not
  * NUL-terminated; may be empty). */

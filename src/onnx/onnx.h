@@ -29,6 +29,14 @@ typedef struct lens_onnx_model {
 lens_status lens_onnx_parse(const uint8_t *data, size_t size, const char *base_dir,
                             const lens_limits *limits, lens_arena *arena, lens_onnx_model *out);
 
+/* lens_onnx_parse for bytes that are a private, read-only file mapping the
+ * caller made (never a caller's buffer): after copying a tensor out (raw_data
+ * not aligned), the whole pages that held only it are given back
+ * (MADV_DONTNEED; they fault back in from the file if read again), so the
+ * file's pages and the copies are not resident together. */
+lens_status lens_onnx_parse_mapped(const uint8_t *data, size_t size, const char *base_dir,
+                                   const lens_limits *limits, lens_arena *arena, lens_onnx_model *out);
+
 /* Parse one serialized TensorProto (as in the ONNX backend test data .pb
  * files). On success *out describes it; out->data is allocated with
  * lens_aligned_alloc and owned by the caller (lens_aligned_free). If `name`

@@ -3,6 +3,8 @@
 #include "core/tensor.h"
 #include "onnx/internal.h"
 
+#include <unistd.h>
+
 /* A string field as bytes in the buffer (not NUL-terminated). */
 typedef struct span {
     const uint8_t *p;
@@ -710,8 +712,22 @@ static lens_status read_pair(const lens_pb *r, const lens_pb_field *f, const cha
     return LENS_OK;
 }
 
+static lens_status parse_model(const uint8_t *data, size_t size, const char *base_dir, const lens_limits *limits,
+                               lens_arena *arena, size_t drop_page, lens_onnx_model *out);
+
 lens_status lens_onnx_parse(const uint8_t *data, size_t size, const char *base_dir, const lens_limits *limits,
                             lens_arena *arena, lens_onnx_model *out) {
+    return parse_model(data, size, base_dir, limits, arena, 0, out);
+}
+
+lens_status lens_onnx_parse_mapped(const uint8_t *data, size_t size, const char *base_dir,
+                                   const lens_limits *limits, lens_arena *arena, lens_onnx_model *out) {
+    long pg = sysconf(_SC_PAGESIZE);
+    return parse_model(data, size, base_dir, limits, arena, pg > 0 ? (size_t)pg : 4096, out);
+}
+
+static lens_status parse_model(const uint8_t *data, size_t size, const char *base_dir, const lens_limits *limits,
+                               lens_arena *arena, size_t drop_page, lens_onnx_model *out) {
     if (!out || !arena || (!data && size))
         return lens_error(LENS_STATUS_INVALID_ARGUMENT, "lens_onnx_parse: NULL argument");
     memset(out, 0, sizeof *out);
@@ -728,6 +744,7 @@ lens_status lens_onnx_parse(const uint8_t *data, size_t size, const char *base_d
     c.base_dir = base_dir;
     c.limits = lim;
     c.arena = arena;
+    c.drop_page = drop_page;
 
     lens_pb r, gr;
     lens_pb_field f;

@@ -4,6 +4,7 @@
 #include "onnx/internal.h"
 
 #include <stdio.h>
+#include <sys/mman.h>
 
 /* raw_data is little-endian by specification; it is used in place (or
  * memcpy'd), which is only right on a little-endian host. */
@@ -109,7 +110,10 @@ static bool dtype_supported(int64_t dt) {
 }
 
 static void *alloc_data(const lens_onnx_ctx *c, size_t nbytes) {
-    /* Never NULL for an empty tensor: a NULL data pointer reads as "absent". */
+    /* Never NULL for an empty tensor: a NULL data pointer reads as "absent".
+     * Large copies go into releasable pieces of the arena: the model frees
+     * them once the operators that read them have packed them. */
+    if (c->arena && nbytes >= LENS_ARENA_PIECE_MIN) return lens_arena_alloc_releasable(c->arena, nbytes);
     if (c->arena) return lens_arena_alloc(c->arena, nbytes ? nbytes : 1);
     return lens_aligned_alloc(nbytes ? nbytes : 64);
 }
@@ -270,6 +274,13 @@ lens_status lens_onnx_decode_tensor(const lens_onnx_ctx *c, const lens_pb *msg, 
                 return lens_error(LENS_STATUS_OUT_OF_MEMORY, "tensor '%s': out of memory (%zu bytes)", tn, nbytes);
             if (nbytes) memcpy(dst, src, nbytes);
             out->data = dst;
+            if (c->drop_page) {
+                /* lens's own mapping: the pages that held only these bytes
+                 * are not read again (lens_onnx_parse_mapped). */
+                uintptr_t p = (uintptr_t)src, pg = c->drop_page;
+                uintptr_t first = (p + pg - 1) / pg * pg, end = (p + nbytes) / pg * pg;
+                if (end > first) (void)madvise((void *)first, end - first, MADV_DONTNEED);
+            }
         }
     } else {
         uint32_t want = typed_field_for(out->dtype);

@@ -196,6 +196,11 @@ static lens_status conv_init(lens_graph *g, lens_node *node) {
         s->packed = dst;
     }
     node->state = s;
+    node->state_bytes = bytes;
+    /* Every path of conv_run with a state reads only the packed form (a
+     * Winograd run out of the kernels' range is an error, not a fallback
+     * to W): the model may release W's data. */
+    lens_node_mark_packed(node, 1);
     return LENS_OK;
 }
 
@@ -246,13 +251,22 @@ static lens_status conv_run(const lens_node *node, lens_exec *ex) {
         late_add = true; /* lens_f32_add_broadcast checks that res broadcasts */
         p.act.act = LENS_ACT_NONE;
     }
-    lens_tensor *y;
-    LENS_TRY(lens_exec_output(ex, 0, LENS_DTYPE_FLOAT, x->ndim, dims, &y));
     const conv_state *s = node->state;
     const lens_f32_gemm_variant *v = s ? s->v : lens_f32_gemm_best();
+    /* Winograd weights are all this node holds (W itself may have been
+     * released after load), so a map beyond the Winograd kernels' int32
+     * coordinates cannot fall back to the GEMM path: refuse it. Such maps
+     * are far beyond the default tensor limits. */
+    if (s && s->wino && !lens_conv_wino_runs(&p, v))
+        return lens_error(LENS_STATUS_LIMIT_EXCEEDED,
+                          "a 3x3 Conv packed for Winograd cannot run on an input of %lld x %lld with pads %lld, "
+                          "%lld (the Winograd kernels' coordinates are int32)",
+                          (long long)p.in[0], (long long)p.in[1], (long long)p.pad[0], (long long)p.pad[1]);
+    lens_tensor *y;
+    LENS_TRY(lens_exec_output(ex, 0, LENS_DTYPE_FLOAT, x->ndim, dims, &y));
     lens_threadpool *pool = lens_exec_pool(ex);
     float *scratch;
-    if (s && s->wino && lens_conv_wino_runs(&p, v)) {
+    if (s && s->wino) {
         size_t wf = lens_conv_wino_scratch_floats(&p, v, lens_threadpool_size(pool));
         if (!wf && p.N) return lens_error(LENS_STATUS_LIMIT_EXCEEDED, "Conv scratch size overflows");
         LENS_TRY(alloc_scratch(ex, wf, &scratch));
@@ -267,8 +281,8 @@ static lens_status conv_run(const lens_node *node, lens_exec *ex) {
         lens_conv_dilated_f32(&p, v, pool, x->data, s->packed, b ? b->data : NULL,
                               res && !late_add ? res->data : NULL, y->data, scratch);
     } else {
-        /* Without packed weights (none at load, or Winograd ones this run
-         * cannot use), lens_conv_f32 packs W into scratch. */
+        /* Without packed weights (W not constant at load, or depthwise),
+         * lens_conv_f32 packs W into scratch or reads it in place. */
         bool packed = s && s->packed;
         size_t sf = lens_conv_scratch_floats(&p, v, lens_threadpool_size(pool), packed);
         if (!sf && !lens_conv_is_depthwise(&p) && p.N && p.M)

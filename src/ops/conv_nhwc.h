@@ -11,7 +11,8 @@
  *       of Y's exact shape added before the activation the optimiser fused
  *       (node->fused_act, fused_alpha, fused_beta, as on Conv). W is packed
  *       once at load into node->state, the only packed copy; the op never
- *       reads W again.
+ *       reads W again and marks it packed (lens_node_mark_packed), so the
+ *       model releases W's data after load: the weights are held once.
  *   lens.MaxPoolNhwc(X [N,H,W,C]) -> Y [N,OH,OW,C]
  *       ONNX MaxPool-12's attributes (kernel_shape, strides, pads,
  *       dilations, ceil_mode, auto_pad; storage_order is irrelevant without
@@ -39,11 +40,15 @@
  * changes nothing. */
 bool lens_conv_nhwc_eligible(const lens_graph *g, const lens_node *conv);
 
-/* Eligible, and not a layer the NCHW Conv runs much faster: dense 3x3
- * stride-1 convs that take Winograd there (ops/conv_winograd.h) run about
- * 2x faster as Winograd than as this op's direct indirect GEMM (resnet18's
- * 3x3 layers: 0.67 against 1.40 ms at 56x56). A hint for the layout pass,
- * which also weighs the transposes a region's edges cost. */
+/* Eligible, and not a layer the NCHW Conv runs much faster. Measured at 1
+ * thread (tests/unit/test_conv_nhwc.c's LENS_NHWC_BENCH mode and whole
+ * models with the layout pass): dense 3x3 stride-1 convs that take
+ * Winograd there (ops/conv_winograd.h) run about 2x faster as Winograd
+ * than as this op's direct indirect GEMM (resnet18's 3x3 64->64 at 56x56:
+ * 0.67 against 1.40 ms), and large-dilation convs that the NCHW path runs
+ * tap by tap skipping padding (ops/conv_dilated.h) stay 10-20% faster
+ * there (deeplabv3's ASPP d=12: 31 against 36 ms). A hint for the layout
+ * pass, which also weighs the transposes at a region's edges. */
 bool lens_conv_nhwc_preferred(const lens_graph *g, const lens_node *conv);
 
 /* Whether MaxPoolNhwc / AveragePoolNhwc / GlobalAveragePoolNhwc can take

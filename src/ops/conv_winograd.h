@@ -40,7 +40,8 @@ void lens_conv_wino_pack_weights(const lens_conv_params *p, const lens_f32_gemm_
 
 /* Whether a run of this geometry (shapes known) can take the Winograd path:
  * lens_conv_wino_applies plus the kernels' int32 coordinate range. When it
- * cannot, the caller runs lens_conv_f32 and packs W at run time. */
+ * cannot, conv_run refuses the run (LENS_STATUS_LIMIT_EXCEEDED): the node
+ * holds only the transformed weights, W's data may have been released. */
 bool lens_conv_wino_runs(const lens_conv_params *p, const lens_f32_gemm_variant *v);
 
 /* Per-run scratch floats for `threads` threads (0 on overflow). */

@@ -61,6 +61,7 @@ static lens_status pack_b_state(lens_node *node, const lens_tensor *b, bool tran
     s->bias = NULL;
     if (scale) scale_packed_columns(s->packed_b, (size_t)N, (size_t)K, s->v->nr, scale);
     node->state = s;
+    node->state_bytes = bytes;
     return LENS_OK;
 }
 
@@ -73,9 +74,16 @@ static void gemm_fini(lens_node *node) {
     node->state = NULL;
 }
 
+/* s: the node's packed B, or NULL to multiply by g->b as given. With s,
+ * B is never read from g->b (the constant may have been released after
+ * load): a product that does not match the packed shape is an internal
+ * error (B is constant, so it cannot happen). */
 static lens_status run_f32_gemm(lens_exec *ex, lens_f32_gemm_args *g, const gemm_state *s) {
     const lens_f32_gemm_variant *v = lens_f32_gemm_best();
-    if (s && g->K == (size_t)s->K && g->N == (size_t)s->N && s->v == v) {
+    if (s) {
+        if (g->K != (size_t)s->K || g->N != (size_t)s->N || s->v != v)
+            return lens_error(LENS_STATUS_INTERNAL, "packed B is %lld x %lld, the product needs %zu x %zu",
+                              (long long)s->K, (long long)s->N, g->K, g->N);
         g->b = (lens_f32_gemm_operand){.packed = s->packed_b};
     }
     lens_threadpool *pool = lens_exec_pool(ex);
@@ -93,7 +101,10 @@ static lens_status run_f32_gemm(lens_exec *ex, lens_f32_gemm_args *g, const gemm
 static lens_status gemm_init(lens_graph *g, lens_node *node) {
     const lens_tensor *b = lens_node_const_input(g, node, 1);
     if (!b || b->dtype != LENS_DTYPE_FLOAT || b->ndim != 2) return LENS_OK;
-    return pack_b_state(node, b, lens_node_attr_int(node, "transB", 0) != 0, NULL);
+    LENS_TRY(pack_b_state(node, b, lens_node_attr_int(node, "transB", 0) != 0, NULL));
+    /* gemm_run multiplies by the packed B whenever there is one. */
+    if (node->state) lens_node_mark_packed(node, 1);
+    return LENS_OK;
 }
 
 static lens_status gemm_run(const lens_node *node, lens_exec *ex) {
@@ -177,12 +188,20 @@ static lens_status matmul_init(lens_graph *g, lens_node *node) {
     }
     LENS_TRY(pack_b_state(node, b, false, scale));
     gemm_state *s = node->state;
-    if (!s || !bias) return LENS_OK;
-    if (!(s->bias = lens_malloc(sizeof(float) * (size_t)N))) {
-        gemm_fini(node);
-        return lens_error(LENS_STATUS_OUT_OF_MEMORY, "out of memory for the MatMul bias");
+    if (!s) return LENS_OK;
+    if (bias) {
+        if (!(s->bias = lens_malloc(sizeof(float) * (size_t)N))) {
+            gemm_fini(node);
+            node->state_bytes = 0;
+            return lens_error(LENS_STATUS_OUT_OF_MEMORY, "out of memory for the MatMul bias");
+        }
+        for (int64_t j = 0; j < N; j++) s->bias[j] = scale ? bias[j] * scale[j] : bias[j];
     }
-    for (int64_t j = 0; j < N; j++) s->bias[j] = scale ? bias[j] * scale[j] : bias[j];
+    /* With a state, matmul_run always multiplies by the packed B (a 2-D
+     * constant B is one matrix shared by every batch, and the fused bias and
+     * scale were folded here): B's data is never read again. The bias and
+     * scale inputs are still read by run (their shapes): not marked. */
+    lens_node_mark_packed(node, 1);
     return LENS_OK;
 }
 
@@ -306,10 +325,13 @@ static lens_status matmul_run(const lens_node *node, lens_exec *ex) {
         g.a.m = &am, g.b.m = &bm;
         g.c = y->data, g.ldc = (size_t)N;
         if (!epilogue) return run_f32_gemm(ex, &g, s);
-        if (s && g.K == (size_t)s->K && g.N == (size_t)s->N && s->v == lens_f32_gemm_best() &&
-            (s->bias != NULL) == (ep_bias != NULL)) {
+        if (s) {
             /* B packed with the scale folded in; the scaled bias is a
-             * residual row broadcast down the rows (ldr 0). */
+             * residual row broadcast down the rows (ldr 0). matmul_init
+             * packed only when both operands were foldable, and they are
+             * constants, so the state always matches them. */
+            if ((s->bias != NULL) != (ep_bias != NULL))
+                return lens_error(LENS_STATUS_INTERNAL, "fused MatMul bias does not match its packed form");
             g.residual = s->bias, g.ldr = 0;
             g.act = act;
             return run_f32_gemm(ex, &g, s);
@@ -318,6 +340,10 @@ static lens_status matmul_run(const lens_node *node, lens_exec *ex) {
         matmul_epilogue_rows(y->data, g.M, g.N, ep_bias, ep_scale, &act);
         return LENS_OK;
     }
+    /* A packed B is 2-D (matmul_init), hence shared by every batch, and A
+     * is always dense against it: the path above took it. The per-matrix
+     * loop below reads B's data, which the model may have released. */
+    if (s) return lens_error(LENS_STATUS_INTERNAL, "MatMul with a packed B reached the batched path");
     for (int64_t t = 0; t < nb; t++) {
         int64_t rem = t, oa = 0, ob = 0;
         for (int32_t i = bnd - 1; i >= 0; i--) {

@@ -5,12 +5,38 @@
  *   init  at model load, once: validate attributes and anything static,
  *         pre-pack constant weights into node->state. May read constant
  *         inputs with lens_node_const_input. Must not keep pointers into
- *         non-constant data. Optional.
+ *         non-constant data, nor into the data of an input it marks packed.
+ *         When it has packed constant input i and run() will never read
+ *         that input's data again, it calls lens_node_mark_packed(node, i)
+ *         (and records the packed bytes in node->state_bytes). Optional.
  *   run   at every session run: read inputs, compute output shapes, ask the
  *         runtime for output buffers (lens_exec_output), compute. Must be
  *         thread-safe with respect to the node (state is read-only here):
  *         several sessions run the same model at once.
  *   fini  at model free: release node->state. Optional.
+ *
+ * Weights are held once (lens_node_mark_packed). While the operators of
+ * the main graph are initialised in order, runtime/model.c gives back the
+ * data of each constant as soon as the last node reading it has run its
+ * init, if every input slot that reads it is marked packed and it is no
+ * graph input or output, no implicit input of a subgraph and shares its
+ * data with no other value or attribute: a copy made at parse time (or by
+ * the optimiser) is freed, one read in place in the file has its pages
+ * dropped. The value keeps its dtype and dims; its data becomes NULL, so
+ * lens_exec_input(ex, i) of a marked input may return a view with data ==
+ * NULL (the runtime accepts that only for marked slots). Mark only when
+ * EVERY path of run() reads the packed form: a fallback that would read
+ * W->data must be decided at init (pack for it) or become an error.
+ *
+ * For a new operator with packed weights (e.g. lens.ConvNhwc): in its
+ * init, right after node->state holds the packed W (and node->state_bytes
+ * its size), call lens_node_mark_packed(node, <W's input index>), as
+ * conv_init does; check that no run path reads W's data. If a graph pass
+ * makes a new constant W for it (a re-laid-out copy), allocate that data
+ * with lens_arena_alloc_releasable when it has LENS_ARENA_PIECE_MIN bytes
+ * or more (graph/ir.h; fold_batchnorm in graph/optimize.c does so): bump
+ * arena memory cannot be given back, so the copy would stay beside the
+ * packed form. The W the pass replaced is freed too once nothing reads it.
  *
  * Errors from run/init: return lens_error(status, "...") with a message that
  * says what is wrong; the runtime prefixes the node's name and op type.
@@ -47,6 +73,16 @@ typedef struct lens_op {
     lens_status (*run)(const lens_node *node, lens_exec *ex);
     void (*fini)(lens_node *node);
 } lens_op;
+
+/* ---- what init() may call ----------------------------------------------- */
+
+/* Declare that run() never reads the data of input `i` (a constant whose
+ * packed form node->state now holds). Inputs 0..31 only; others are
+ * ignored (their constants are then simply kept). Call it last in init,
+ * once the state is complete. */
+static inline void lens_node_mark_packed(lens_node *node, int32_t i) {
+    if (i >= 0 && i < 32) node->packed_inputs |= 1u << i;
+}
 
 /* ---- what run() may call ------------------------------------------------ */
 

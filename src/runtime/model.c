@@ -94,15 +94,188 @@ static void drop_file_pages(const uint8_t *map, size_t size) {
     if (map && size) (void)madvise((void *)(uintptr_t)map, size, MADV_DONTNEED);
 }
 
-static lens_status init_ops(lens_graph *g) {
+/* ---- releasing constants that only packed forms read --------------------- */
+
+/* Every data pointer held by a value's constant or an attribute tensor of g
+ * and its subgraphs: counted (list NULL) or stored at list[*n...]. */
+static void collect_refs(const lens_graph *g, void **list, size_t *n) {
+    for (int32_t v = 0; v < g->n_values; v++) {
+        const lens_tensor *t = g->values[v].constant;
+        if (t && t->data) {
+            if (list) list[*n] = t->data;
+            (*n)++;
+        }
+    }
+    for (int32_t i = 0; i < g->n_nodes; i++) {
+        const lens_node *nd = &g->nodes[i];
+        for (int32_t a = 0; a < nd->n_attrs; a++) {
+            const lens_attr *at = &nd->attrs[a];
+            if (at->type == LENS_ATTR_TENSOR && at->t && at->t->data) {
+                if (list) list[*n] = at->t->data;
+                (*n)++;
+            }
+            if (at->type == LENS_ATTR_TENSORS && at->tensors)
+                for (int64_t k = 0; k < at->n; k++)
+                    if (at->tensors[k].data) {
+                        if (list) list[*n] = at->tensors[k].data;
+                        (*n)++;
+                    }
+            if (at->type == LENS_ATTR_GRAPH && at->g) collect_refs(at->g, list, n);
+            if (at->type == LENS_ATTR_GRAPHS)
+                for (int64_t k = 0; k < at->n; k++)
+                    if (at->graphs[k]) collect_refs(at->graphs[k], list, n);
+        }
+    }
+}
+
+static int cmp_ptr(const void *a, const void *b) {
+    uintptr_t x = (uintptr_t) * (void *const *)a, y = (uintptr_t) * (void *const *)b;
+    return (x > y) - (x < y);
+}
+
+/* How many times p occurs in the sorted list. */
+static size_t count_sorted(void *const *list, size_t n, const void *p) {
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if ((uintptr_t)list[mid] < (uintptr_t)p) lo = mid + 1;
+        else hi = mid;
+    }
+    size_t c = 0;
+    while (lo + c < n && list[lo + c] == p) c++;
+    return c;
+}
+
+/* Weights are held once: the data of each constant of the main graph that
+ * is read only through input slots its operators' init marked packed
+ * (lens_node.packed_inputs, ops/op.h) is given back as soon as the last
+ * of those operators has packed it, during init_ops, so that the raw
+ * copies never pile up beside the packed ones. A constant is released only
+ * when
+ *   - every input slot of every live node that reads it is marked packed
+ *     (a constant nobody reads, such as the W a BatchNorm was folded away
+ *     from, goes before the first init),
+ *   - it is not a graph output nor a graph input, not an implicit input of
+ *     a node's subgraphs (nested subgraphs reach it through that node),
+ *   - its data is held by no other value and no attribute, and
+ *   - its data is a releasable piece of the arena (a copy made at parse or
+ *     by the optimiser: freed) or lies in the model's bytes (read in place:
+ *     nothing to free; with lens's own mapping its whole pages are dropped
+ *     at once, the rest when load ends).
+ * Constants of subgraphs are left alone. The value keeps dtype and dims;
+ * constant->data becomes NULL and value->released is set, so a stray read
+ * fails at once instead of reading freed memory. Constant folding has run
+ * already (lens_graph_optimize); after load, constants are read only by
+ * operators' run(). */
+typedef struct releaser {
+    lens_model *m;
+    const uint8_t *bytes; /* the model's bytes, for tensors read in place */
+    size_t size;
+    bool own_map;         /* bytes are lens's own mapping: pages may be dropped */
+    size_t page;
+    size_t *readers;      /* per value: input slots of live nodes whose init has not run */
+    uint8_t *keep;        /* per value: never released */
+} releaser;
+
+static void release_value(releaser *r, int32_t v) {
+    lens_value *val = &r->m->graph->values[v];
+    lens_tensor *t = val->constant;
+    uintptr_t p = (uintptr_t)t->data, lo = (uintptr_t)r->bytes;
+    size_t nbytes = 0;
+    if (r->bytes && p >= lo && p - lo < r->size) {
+        /* In place: drop the pages that hold only this tensor. */
+        if (r->own_map && lens_tensor_nbytes(t, &nbytes) && nbytes <= r->size - (p - lo)) {
+            uintptr_t first = (p + r->page - 1) / r->page * r->page, end = (p + nbytes) / r->page * r->page;
+            if (end > first) (void)madvise((void *)first, end - first, MADV_DONTNEED);
+        }
+    } else {
+        lens_arena_release(&r->m->arena, t->data);
+    }
+    t->data = NULL;
+    val->released = true;
+    r->keep[v] = 1; /* once */
+}
+
+/* Decide, for every value of the main graph, whether it may be released
+ * and how many reads stand before that; release the unread ones now. */
+static lens_status releaser_init(releaser *r, lens_model *m, const uint8_t *bytes, size_t size, bool own_map) {
+    memset(r, 0, sizeof *r);
+    r->m = m, r->bytes = bytes, r->size = size, r->own_map = own_map;
+    long pg = sysconf(_SC_PAGESIZE);
+    r->page = pg > 0 ? (size_t)pg : 4096;
+    lens_graph *g = m->graph;
+    size_t nv = (size_t)(g->n_values ? g->n_values : 1), n_refs = 0, n_pieces = m->arena.n_pieces;
+    collect_refs(g, NULL, &n_refs);
+    void **refs = lens_malloc(sizeof(void *) * (n_refs ? n_refs : 1));
+    void **pieces = lens_malloc(sizeof(void *) * (n_pieces ? n_pieces : 1));
+    r->readers = lens_calloc(nv, sizeof *r->readers);
+    r->keep = lens_calloc(nv, 1);
+    lens_status st = LENS_OK;
+    if (!refs || !pieces || !r->readers || !r->keep) {
+        st = lens_error(LENS_STATUS_OUT_OF_MEMORY, "out of memory preparing to release packed weights");
+        goto done;
+    }
+    size_t k = 0;
+    collect_refs(g, refs, &k);
+    qsort(refs, n_refs, sizeof *refs, cmp_ptr);
+    lens_arena_list_pieces(&m->arena, pieces);
+    qsort(pieces, n_pieces, sizeof *pieces, cmp_ptr);
+    for (int32_t i = 0; i < g->n_nodes; i++) {
+        const lens_node *nd = &g->nodes[i];
+        if (nd->dead) continue;
+        for (int32_t j = 0; j < nd->n_inputs; j++)
+            if (nd->inputs[j] >= 0) r->readers[nd->inputs[j]]++;
+        for (int32_t j = 0; j < nd->n_implicit; j++)
+            if (nd->implicit[j] >= 0) r->keep[nd->implicit[j]] = 1;
+    }
+    for (int32_t v = 0; v < g->n_values; v++) {
+        const lens_value *val = &g->values[v];
+        const lens_tensor *t = val->constant;
+        if (!t || !t->data || val->is_output || val->is_input || val->released ||
+            count_sorted(refs, n_refs, t->data) != 1) {
+            r->keep[v] = 1;
+            continue;
+        }
+        uintptr_t p = (uintptr_t)t->data, lo = (uintptr_t)bytes;
+        bool in_place = bytes && p >= lo && p - lo < size;
+        if (!in_place && count_sorted(pieces, n_pieces, t->data) != 1) r->keep[v] = 1;
+    }
+    for (int32_t v = 0; v < g->n_values; v++)
+        if (!r->keep[v] && r->readers[v] == 0) release_value(r, v);
+done:
+    lens_free(refs);
+    lens_free(pieces);
+    return st;
+}
+
+/* Node nd of the main graph has run its init: count its reads down. */
+static void releaser_node_done(releaser *r, const lens_node *nd) {
+    for (int32_t j = 0; j < nd->n_inputs; j++) {
+        int32_t v = nd->inputs[j];
+        if (v < 0) continue;
+        if (!(j < 32 && (nd->packed_inputs >> j & 1))) r->keep[v] = 1;
+        if (--r->readers[v] == 0 && !r->keep[v]) release_value(r, v);
+    }
+}
+
+static void releaser_free(releaser *r) {
+    lens_free(r->readers);
+    lens_free(r->keep);
+    r->readers = NULL;
+    r->keep = NULL;
+}
+
+/* Run every operator's init (subgraphs first); r: the main graph's
+ * releaser, NULL for subgraphs. */
+static lens_status init_ops(lens_graph *g, releaser *r) {
     for (int32_t i = 0; i < g->n_nodes; i++) {
         lens_node *n = &g->nodes[i];
         for (int32_t a = 0; a < n->n_attrs; a++) {
             const lens_attr *at = &n->attrs[a];
-            if (at->type == LENS_ATTR_GRAPH && at->g) LENS_TRY(init_ops(at->g));
+            if (at->type == LENS_ATTR_GRAPH && at->g) LENS_TRY(init_ops(at->g, NULL));
             if (at->type == LENS_ATTR_GRAPHS)
                 for (int64_t k = 0; k < at->n; k++)
-                    if (at->graphs[k]) LENS_TRY(init_ops(at->graphs[k]));
+                    if (at->graphs[k]) LENS_TRY(init_ops(at->graphs[k], NULL));
         }
         if (n->op->init && !n->state) {
             lens_status st = n->op->init(g, n);
@@ -111,8 +284,24 @@ static lens_status init_ops(lens_graph *g) {
                 return st;
             }
         }
+        if (r && !n->dead) releaser_node_done(r, n);
     }
     return LENS_OK;
+}
+
+void lens_model_weight_stats(const lens_model *m, lens_weight_stats *out) {
+    memset(out, 0, sizeof *out);
+    if (!m || !m->graph) return;
+    const lens_graph *g = m->graph;
+    out->copied_bytes = m->arena.piece_bytes;
+    for (int32_t v = 0; v < g->n_values; v++) {
+        const lens_value *val = &g->values[v];
+        size_t b = 0;
+        if (!val->constant || !lens_tensor_nbytes(val->constant, &b)) continue;
+        if (val->released) out->released_bytes += b;
+        else out->constant_bytes += b;
+    }
+    for (int32_t i = 0; i < g->n_nodes; i++) out->packed_bytes += g->nodes[i].state_bytes;
 }
 
 static lens_status build_histogram(lens_model *m) {
@@ -156,7 +345,8 @@ static lens_status open_bytes(lens_model *m, const uint8_t *data, size_t size, c
     if (size > m->limits.max_file_bytes)
         return lens_error(LENS_STATUS_LIMIT_EXCEEDED, "model is %zu bytes, over the limit of %llu", size,
                           (unsigned long long)m->limits.max_file_bytes);
-    LENS_TRY(lens_onnx_parse(data, size, dir, &m->limits, &m->arena, &m->onnx));
+    LENS_TRY(own_map ? lens_onnx_parse_mapped(data, size, dir, &m->limits, &m->arena, &m->onnx)
+                     : lens_onnx_parse(data, size, dir, &m->limits, &m->arena, &m->onnx));
     if (own_map) drop_file_pages(data, size);
     m->graph = m->onnx.graph;
     LENS_TRY(build_histogram(m));
@@ -178,7 +368,11 @@ static lens_status open_bytes(lens_model *m, const uint8_t *data, size_t size, c
                               (int)opt->layout);
         LENS_TRY(lens_graph_optimize(m->graph, lens_layout_resolve(layout)));
     }
-    LENS_TRY(init_ops(m->graph));
+    releaser rel;
+    lens_status rs = releaser_init(&rel, m, data, size, own_map);
+    if (rs == LENS_OK) rs = init_ops(m->graph, &rel);
+    releaser_free(&rel);
+    LENS_TRY(rs);
     if (own_map) drop_file_pages(data, size);
     const lens_graph *g = m->graph;
     m->n_inputs = (size_t)g->n_inputs;

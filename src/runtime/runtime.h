@@ -22,6 +22,19 @@ struct lens_model {
     size_t n_inputs, n_outputs;
 };
 
+/* Where a model's weight bytes are, after open (main graph). */
+typedef struct lens_weight_stats {
+    size_t constant_bytes; /* constants whose data the model still holds (in place or copied) */
+    size_t copied_bytes;   /* of the model's own copies (releasable pieces: unaligned raw_data,
+                            * typed or external data, folded tensors) still held, in bytes */
+    size_t released_bytes; /* constants given back after load because only packed forms are read */
+    size_t packed_bytes;   /* operators' packed weights (lens_node.state_bytes) */
+} lens_weight_stats;
+
+/* Fill *out for model m (borrowed). Small copies in the bump arena are
+ * counted in constant_bytes only. */
+void lens_model_weight_stats(const lens_model *m, lens_weight_stats *out);
+
 /* Fill defaults into zero fields. */
 void lens_limits_resolve(const lens_limits *in, lens_limits *out);
 

@@ -537,6 +537,10 @@ static void test_eligible(void) {
         CHECK(eligible_of(&q, false) && !preferred_of(&q), "Winograd-sized 3x3 preferred in NHWC");
         q.attr[2] = (onm_attr){"strides", 7, 0, NULL, s2, 2};
         CHECK(preferred_of(&q), "3x3 stride 2 not preferred in NHWC");
+        int64_t d12[2] = {12, 12}, p12[4] = {12, 12, 12, 12};
+        q.attr[1] = (onm_attr){"pads", 7, 0, NULL, p12, 4};
+        q.attr[2] = (onm_attr){"dilations", 7, 0, NULL, d12, 2};
+        CHECK(eligible_of(&q, false) && !preferred_of(&q), "dilation-12 3x3 preferred in NHWC");
     }
     s = c, s.in[1].init = false;
     CHECK(!eligible_of(&s, false), "Conv with non-constant W eligible");
@@ -556,6 +560,35 @@ static void test_eligible(void) {
     CHECK(eligible_of(&gp, true), "GlobalAveragePool not eligible");
     gp.op = "GlobalMaxPool";
     CHECK(!eligible_of(&gp, true), "GlobalMaxPool eligible");
+}
+
+/* ---- weights held once ---------------------------------------------------------- */
+
+/* ConvNhwc marks W packed: after open the model holds only the packed form
+ * (W's data released). */
+static void test_weights_released(void) {
+    static float x[2 * 6 * 5 * 8], w[24 * 8 * 3 * 3], b[24];
+    for (size_t i = 0; i < LENS_ARRAY_LEN(x); i++) x[i] = frand();
+    for (size_t i = 0; i < LENS_ARRAY_LEN(w); i++) w[i] = frand() * 0.2f;
+    for (size_t i = 0; i < LENS_ARRAY_LEN(b); i++) b[i] = frand();
+    int64_t k3[2] = {3, 3}, p1[4] = {1, 1, 1, 1};
+    nm_spec s = {"ConvNhwc", "lens", 3, {{"x", 4, {2, 6, 5, 8}, x, false}, {"w", 4, {24, 8, 3, 3}, w, true},
+                                          {"b", 1, {24}, b, true}}};
+    s.attr[0] = (onm_attr){"kernel_shape", 7, 0, NULL, k3, 2};
+    s.attr[1] = (onm_attr){"pads", 7, 0, NULL, p1, 4};
+    onm_buf m = nm_build(&s);
+    lens_model *model = NULL;
+    CHECK(lens_model_open_memory(m.p, m.n, NULL, &model) == LENS_OK, "open: %s", lens_last_error());
+    if (model) {
+        lens_weight_stats ws;
+        lens_model_weight_stats(model, &ws);
+        CHECK(ws.released_bytes == sizeof w, "released %zu bytes, W is %zu", ws.released_bytes, sizeof w);
+        CHECK(ws.packed_bytes >= sizeof w, "packed %zu bytes", ws.packed_bytes);
+        lens_model_free(model);
+    }
+    free(m.p);
+    /* that runs then read only the packed form is what every conv_check
+     * above tests: W is an initializer there, released at load too */
 }
 
 /* ---- kernels: every variant against the reference --------------------------- */
@@ -825,6 +858,8 @@ static void bench(int threads) {
         {"effb0 dw 5x5 240 @28", 240, 28, 240, 5, 1, true},
         {"effb0 pw 40->240 @28", 40, 28, 240, 1, 1, false},
         {"r18 stem 7x7/2 3->64 @224", 3, 224, 64, 7, 2, false},
+        {"mbv2 stem 3x3/2 3->32 @224", 3, 224, 32, 3, 2, false},
+        {"mbv3 stem 3x3/2 3->16 @224", 3, 224, 16, 3, 2, false},
         {"r18 3x3 64 @56", 64, 56, 64, 3, 1, false},
         {"r18 3x3/2 64->128 @56", 64, 56, 128, 3, 2, false},
         {"r18 3x3 128 @28", 128, 28, 128, 3, 1, false},
@@ -907,6 +942,7 @@ int main(void) {
     test_pool_ops();
     test_hostile();
     test_eligible();
+    test_weights_released();
     size_t nv;
     const lens_f32_nhwc_variant *vs = lens_f32_nhwc_variants(&nv);
     printf("test_conv_nhwc: %d checks, %d failures (variants:", g_checks, g_fail);

@@ -30,7 +30,10 @@ static inline __attribute__((always_inline)) void igemm_8x32(size_t mr, size_t n
                                                              const float **a, const float *w, float *c,
                                                              size_t ldc, const float *bias, const float *res,
                                                              size_t ldr, const lens_act_params *act,
-                                                             const int nv) {
+                                                             const int nv, const size_t kc_fixed) {
+    /* kc_fixed > 0: the channel count is known (3 for RGB stems), so the k
+     * loop unrolls completely */
+    if (kc_fixed) kc = kc_fixed;
     __m512 acc[IG_MR][2];
     for (int i = 0; i < IG_MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
     const float *zero = lens_nhwc_zero_row();
@@ -88,8 +91,10 @@ static inline __attribute__((always_inline)) void igemm_8x32(size_t mr, size_t n
 void lens_f32_igemm_8x32__avx512(size_t mr, size_t nc, size_t kc, size_t ks, const float **a, const float *w,
                                  float *c, size_t ldc, const float *bias, const float *res, size_t ldr,
                                  const lens_act_params *act) {
-    if (nc > 16) igemm_8x32(mr, nc, kc, ks, a, w, c, ldc, bias, res, ldr, act, 2);
-    else igemm_8x32(mr, nc, kc, ks, a, w, c, ldc, bias, res, ldr, act, 1);
+    if (kc == 3 && nc > 16) igemm_8x32(mr, nc, kc, ks, a, w, c, ldc, bias, res, ldr, act, 2, 3);
+    else if (kc == 3) igemm_8x32(mr, nc, kc, ks, a, w, c, ldc, bias, res, ldr, act, 1, 3);
+    else if (nc > 16) igemm_8x32(mr, nc, kc, ks, a, w, c, ldc, bias, res, ldr, act, 2, 0);
+    else igemm_8x32(mr, nc, kc, ks, a, w, c, ldc, bias, res, ldr, act, 1, 0);
 }
 
 /* ---- depthwise ---------------------------------------------------------- */
