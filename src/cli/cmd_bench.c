@@ -230,6 +230,8 @@ static int bench_main(int argc, char **argv) {
     /* Where the weight bytes are (packed once, raw constants released). */
     lens_weight_stats ws;
     lens_model_weight_stats(model, &ws);
+    lens_layout_stats ls;
+    lens_model_layout_stats(model, &ls);
     if (profile) {
         size_t cap = 1 << 16;
         prof = malloc(cap);
@@ -258,6 +260,8 @@ static int bench_main(int argc, char **argv) {
         printf(", \"weights\": {\"packed_bytes\": %zu, \"constant_bytes\": %zu, \"copied_bytes\": %zu, "
                "\"released_bytes\": %zu}",
                ws.packed_bytes, ws.constant_bytes, ws.copied_bytes, ws.released_bytes);
+        printf(", \"layout\": {\"nodes\": %zu, \"nhwc_nodes\": %zu, \"transposes_loaded\": %zu, \"transposes\": %zu}",
+               ls.nodes, ls.nhwc_nodes, ls.transposes_loaded, ls.transposes);
         if (prof) {
             fputs(", \"profile\": ", stdout);
             cli_json_string(stdout, prof);
@@ -277,6 +281,8 @@ static int bench_main(int argc, char **argv) {
                ms[runs - 1]);
         printf("weights:  %.1f MB packed; constants %.1f MB held (%.1f MB of them copies), %.1f MB released\n",
                ws.packed_bytes / 1e6, ws.constant_bytes / 1e6, ws.copied_bytes / 1e6, ws.released_bytes / 1e6);
+        printf("layout:   %zu of %zu nodes channels-last; Transposes: %zu in the file, %zu now\n", ls.nhwc_nodes,
+               ls.nodes, ls.transposes_loaded, ls.transposes);
         if (prof) printf("\n%s", prof);
     }
     rc = CLI_EXIT_OK;

@@ -304,6 +304,22 @@ void lens_model_weight_stats(const lens_model *m, lens_weight_stats *out) {
     for (int32_t i = 0; i < g->n_nodes; i++) out->packed_bytes += g->nodes[i].state_bytes;
 }
 
+void lens_model_layout_stats(const lens_model *m, lens_layout_stats *out) {
+    memset(out, 0, sizeof *out);
+    if (!m || !m->graph) return;
+    const lens_graph *g = m->graph;
+    for (int32_t i = 0; i < g->n_nodes; i++) {
+        const lens_node *n = &g->nodes[i];
+        if (n->dead) continue;
+        out->nodes++;
+        size_t len = strlen(n->op_type);
+        if (!strcmp(n->domain, "lens") && len >= 4 && !strcmp(n->op_type + len - 4, "Nhwc")) out->nhwc_nodes++;
+        if (!n->domain[0] && !strcmp(n->op_type, "Transpose")) out->transposes++;
+    }
+    for (size_t k = 0; k < m->n_hist; k++)
+        if (!strcmp(m->hist_ops[k], "Transpose")) out->transposes_loaded += (size_t)m->hist_counts[k];
+}
+
 static lens_status build_histogram(lens_model *m) {
     const lens_graph *g = m->graph;
     m->hist_ops = lens_arena_alloc(&m->arena, sizeof(char *) * (size_t)(g->n_nodes + 1));

@@ -35,6 +35,15 @@ typedef struct lens_weight_stats {
  * counted in constant_bytes only. */
 void lens_model_weight_stats(const lens_model *m, lens_weight_stats *out);
 
+/* How the layout pass (graph/layout.c) left model m (borrowed): live nodes
+ * of the main graph, how many of them run channels-last (lens.*Nhwc), and
+ * the graph's Transpose nodes as loaded and now (edges added, the file's own
+ * ones composed away). */
+typedef struct lens_layout_stats {
+    size_t nodes, nhwc_nodes, transposes_loaded, transposes;
+} lens_layout_stats;
+void lens_model_layout_stats(const lens_model *m, lens_layout_stats *out);
+
 /* Fill defaults into zero fields. */
 void lens_limits_resolve(const lens_limits *in, lens_limits *out);
 

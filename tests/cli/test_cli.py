@@ -294,6 +294,33 @@ def main():
         check(False, "bench --json --profile parses", out + err)
     rc, out, err = lens("bench", addrelu, "--runs", "3", "--profile")
     check(rc == 0 and "median" in out and "Relu" in out, "bench text with profile", out + err)
+    # bench reports where the layout pass put the model: two 3x3 stride-2
+    # convs (never Winograd-class) forced channels-last run as one region
+    # with one Transpose at each edge; NCHW keeps the graph as loaded.
+    rng = np.random.default_rng(3)
+    convs = j("convs.onnx")
+    g = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w1"], ["y1"], kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[2, 2]),
+         helper.make_node("Relu", ["y1"], ["r1"]),
+         helper.make_node("Conv", ["r1", "w2"], ["y"], kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[2, 2])],
+        "g", [vi("x", TensorProto.FLOAT, [1, 16, 32, 32])], [vi("y", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(rng.standard_normal((32, 16, 3, 3)).astype(np.float32), "w1"),
+         numpy_helper.from_array(rng.standard_normal((32, 32, 3, 3)).astype(np.float32), "w2")])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), convs)
+    simd = os.environ.get("LENS_ISA", "") != "ref"
+    for layout, nhwc, tr in (("nchw", 0, 0), ("nhwc", 2, 2)):
+        env = dict(os.environ, LENS_LAYOUT=layout)
+        p = subprocess.run([LENS, "bench", convs, "--json", "--runs", "1", "--warmup", "0"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, env=env, timeout=120)
+        try:
+            lay = json.loads(p.stdout)["layout"]
+            want = (nhwc, tr) if simd else (0, 0)
+            check(p.returncode == 0 and lay["nodes"] == 2 + tr and (lay["nhwc_nodes"], lay["transposes"]) == want
+                  and lay["transposes_loaded"] == 0, "bench --json layout with LENS_LAYOUT=%s" % layout, p.stdout)
+        except (ValueError, KeyError):
+            check(False, "bench --json layout parses (%s)" % layout, p.stdout + p.stderr)
+    rc, out, _ = lens("bench", convs, "--runs", "1", "--warmup", "0")
+    check(rc == 0 and "layout:" in out and "Transposes" in out, "bench text prints the layout line", out)
     rc, _, err = lens("bench", addrelu, "--runs", "0")
     check(rc == 2, "bench --runs 0 -> exit 2", err)
     rc, _, err = lens("bench", addrelu, "--shape", "zz=1x3")
