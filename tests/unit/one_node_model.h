@@ -21,7 +21,7 @@ typedef struct onm_buf {
     size_t n, cap;
 } onm_buf;
 
-static void onm_raw(onm_buf *b, const void *d, size_t n) {
+static inline void onm_raw(onm_buf *b, const void *d, size_t n) {
     if (b->n + n > b->cap) {
         b->cap = (b->n + n) * 2 + 64;
         b->p = realloc(b->p, b->cap);
@@ -30,7 +30,7 @@ static void onm_raw(onm_buf *b, const void *d, size_t n) {
     if (n) memcpy(b->p + b->n, d, n);
     b->n += n;
 }
-static void onm_varint(onm_buf *b, uint64_t v) {
+static inline void onm_varint(onm_buf *b, uint64_t v) {
     uint8_t t[10];
     size_t n = 0;
     do {
@@ -39,17 +39,17 @@ static void onm_varint(onm_buf *b, uint64_t v) {
     } while (v);
     onm_raw(b, t, n);
 }
-static void onm_int(onm_buf *b, int field, int64_t v) {
+static inline void onm_int(onm_buf *b, int field, int64_t v) {
     onm_varint(b, (uint64_t)field << 3);
     onm_varint(b, (uint64_t)v);
 }
-static void onm_bytes(onm_buf *b, int field, const void *d, size_t n) {
+static inline void onm_bytes(onm_buf *b, int field, const void *d, size_t n) {
     onm_varint(b, (uint64_t)field << 3 | 2);
     onm_varint(b, n);
     onm_raw(b, d, n);
 }
-static void onm_str(onm_buf *b, int field, const char *s) { onm_bytes(b, field, s, strlen(s)); }
-static void onm_msg(onm_buf *b, int field, onm_buf *sub) { /* appends and frees sub */
+static inline void onm_str(onm_buf *b, int field, const char *s) { onm_bytes(b, field, s, strlen(s)); }
+static inline void onm_msg(onm_buf *b, int field, onm_buf *sub) { /* appends and frees sub */
     onm_bytes(b, field, sub->p, sub->n);
     free(sub->p);
     *sub = (onm_buf){0};
@@ -86,7 +86,7 @@ typedef struct onm_spec {
     uint32_t out_hidden;    /* bit i: output i is not a graph output (nobody reads it) */
 } onm_spec;
 
-static void onm_value_info(onm_buf *g, int field, const char *name, lens_dtype dt, int32_t ndim,
+static inline void onm_value_info(onm_buf *g, int field, const char *name, lens_dtype dt, int32_t ndim,
                            const int64_t *dims) {
     onm_buf vi = {0}, ty = {0}, tt = {0}, sh = {0};
     onm_str(&vi, 1, name);
@@ -104,7 +104,7 @@ static void onm_value_info(onm_buf *g, int field, const char *name, lens_dtype d
     onm_msg(g, field, &vi);
 }
 
-static onm_buf onm_build(const onm_spec *s) {
+static inline onm_buf onm_build(const onm_spec *s) {
     onm_buf model = {0}, opset = {0}, graph = {0}, node = {0};
     onm_int(&model, 1, 8); /* ir_version */
     onm_str(&opset, 1, "");
@@ -147,7 +147,7 @@ typedef struct onm_result {
     double v[4][ONM_MAX_VALUES]; /* the first values of each graph output, as double */
 } onm_result;
 
-static double onm_get(const lens_tensor *t, int64_t i) {
+static inline double onm_get(const lens_tensor *t, int64_t i) {
     switch (t->dtype) {
     case LENS_DTYPE_FLOAT: return ((const float *)t->data)[i];
     case LENS_DTYPE_DOUBLE: return ((const double *)t->data)[i];
@@ -162,7 +162,7 @@ static double onm_get(const lens_tensor *t, int64_t i) {
 
 /* Opens the model and runs it twice (the second run uses the memory plan);
  * graph outputs land in the result in order. */
-static onm_result onm_run(const onm_spec *s) {
+static inline onm_result onm_run(const onm_spec *s) {
     onm_result r;
     memset(&r, 0, sizeof r);
     onm_buf m = onm_build(s);
@@ -223,14 +223,14 @@ static int onm_failures;
         }                                                                                  \
     } while (0)
 
-static bool onm_close(double got, double want, double tol) {
+static inline bool onm_close(double got, double want, double tol) {
     if (isnan(want)) return isnan(got);
     return fabs(got - want) <= tol * (1.0 + fabs(want));
 }
 
 /* Checks graph output `out` of a successful run: shape and values within
  * tol (relative to 1 + |want|; NaN must match NaN). */
-static void onm_expect(const char *what, const onm_result *r, int out, int32_t ndim,
+static inline void onm_expect(const char *what, const onm_result *r, int out, int32_t ndim,
                        const int64_t *dims, const double *want, int64_t n, double tol) {
     ONM_CHECK(r->open == LENS_OK && r->run == LENS_OK, "%s: open %d run %d: %s", what, r->open,
               r->run, lens_last_error());

@@ -28,6 +28,7 @@
 #include "lens/lens.h"
 #include "ops/conv_winograd.h"
 #include "runtime/runtime.h"
+#include "one_node_model.h"
 
 static int failures;
 #define CHECK(c, ...)                                                                   \
@@ -40,46 +41,7 @@ static int failures;
         }                                                                               \
     } while (0)
 
-/* ---- a minimal protobuf writer ------------------------------------------- */
-
-typedef struct buf {
-    uint8_t *p;
-    size_t n, cap;
-} buf;
-
-static void raw(buf *b, const void *d, size_t n) {
-    if (b->n + n > b->cap) {
-        b->cap = (b->n + n) * 2 + 64;
-        b->p = realloc(b->p, b->cap);
-        if (!b->p) abort(); /* test harness only */
-    }
-    if (n) memcpy(b->p + b->n, d, n);
-    b->n += n;
-}
-static void varint(buf *b, uint64_t v) {
-    uint8_t t[10];
-    size_t n = 0;
-    do {
-        t[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
-        v >>= 7;
-    } while (v);
-    raw(b, t, n);
-}
-static void pb_int(buf *b, int field, int64_t v) {
-    varint(b, (uint64_t)field << 3);
-    varint(b, (uint64_t)v);
-}
-static void pb_bytes(buf *b, int field, const void *d, size_t n) {
-    varint(b, (uint64_t)field << 3 | 2);
-    varint(b, n);
-    raw(b, d, n);
-}
-static void pb_str(buf *b, int field, const char *s) { pb_bytes(b, field, s, strlen(s)); }
-static void pb_msg(buf *b, int field, buf *sub) { /* appends and frees sub */
-    pb_bytes(b, field, sub->p, sub->n);
-    free(sub->p);
-    *sub = (buf){0};
-}
+/* The protobuf writer is one_node_model.h's (onm_*). */
 
 /* ---- model description ---------------------------------------------------- */
 
@@ -122,93 +84,93 @@ static size_t numel_of(const tensor_spec *t) {
     return n;
 }
 
-static void value_info(buf *g, int field, const char *name, lens_dtype dt, int32_t ndim, const int64_t *dims) {
-    buf vi = {0}, ty = {0}, tt = {0}, sh = {0};
-    pb_str(&vi, 1, name);
-    pb_int(&tt, 1, dt ? dt : LENS_DTYPE_FLOAT);
+static void value_info(onm_buf *g, int field, const char *name, lens_dtype dt, int32_t ndim, const int64_t *dims) {
+    onm_buf vi = {0}, ty = {0}, tt = {0}, sh = {0};
+    onm_str(&vi, 1, name);
+    onm_int(&tt, 1, dt ? dt : LENS_DTYPE_FLOAT);
     if (ndim >= 0) {
         for (int32_t i = 0; i < ndim; i++) {
-            buf dim = {0};
-            pb_int(&dim, 1, dims[i]);
-            pb_msg(&sh, 1, &dim);
+            onm_buf dim = {0};
+            onm_int(&dim, 1, dims[i]);
+            onm_msg(&sh, 1, &dim);
         }
-        pb_msg(&tt, 2, &sh);
+        onm_msg(&tt, 2, &sh);
     }
-    pb_msg(&ty, 1, &tt);
-    pb_msg(&vi, 2, &ty);
-    pb_msg(g, field, &vi);
+    onm_msg(&ty, 1, &tt);
+    onm_msg(&vi, 2, &ty);
+    onm_msg(g, field, &vi);
 }
 
 /* ModelProto bytes of spec; as_inputs: the weights are graph inputs instead
  * of initializers (the reference: nothing is constant, nothing packed). */
-static buf build(const model_spec *s, bool as_inputs) {
-    buf model = {0}, opset = {0}, graph = {0};
-    pb_int(&model, 1, 8);
-    pb_str(&opset, 1, "");
-    pb_int(&opset, 2, 17);
-    pb_msg(&model, 8, &opset);
+static onm_buf build(const model_spec *s, bool as_inputs) {
+    onm_buf model = {0}, opset = {0}, graph = {0};
+    onm_int(&model, 1, 8);
+    onm_str(&opset, 1, "");
+    onm_int(&opset, 2, 17);
+    onm_msg(&model, 8, &opset);
     for (int i = 0; i < s->n_nodes; i++) {
         const node_spec *ns = &s->nodes[i];
-        buf node = {0};
-        for (int k = 0; k < 5 && ns->in[k]; k++) pb_str(&node, 1, ns->in[k]);
-        for (int k = 0; k < 2 && ns->out[k]; k++) pb_str(&node, 2, ns->out[k]);
-        pb_str(&node, 3, ns->name);
-        pb_str(&node, 4, ns->op);
+        onm_buf node = {0};
+        for (int k = 0; k < 5 && ns->in[k]; k++) onm_str(&node, 1, ns->in[k]);
+        for (int k = 0; k < 2 && ns->out[k]; k++) onm_str(&node, 2, ns->out[k]);
+        onm_str(&node, 3, ns->name);
+        onm_str(&node, 4, ns->op);
         for (int a = 0; a < 2 && ns->ints_name[a]; a++) {
-            buf ab = {0};
-            pb_str(&ab, 1, ns->ints_name[a]);
-            for (int k = 0; k < ns->ints_n[a]; k++) pb_int(&ab, 8, ns->ints[a][k]);
-            pb_int(&ab, 20, 7);
-            pb_msg(&node, 5, &ab);
+            onm_buf ab = {0};
+            onm_str(&ab, 1, ns->ints_name[a]);
+            for (int k = 0; k < ns->ints_n[a]; k++) onm_int(&ab, 8, ns->ints[a][k]);
+            onm_int(&ab, 20, 7);
+            onm_msg(&node, 5, &ab);
         }
         for (int k = 0; k < 2 && ns->branch_reads; k++) {
             /* then_branch / else_branch: one Relu of an outer-scope value */
-            buf ab = {0}, sg = {0}, sn = {0};
+            onm_buf ab = {0}, sg = {0}, sn = {0};
             const char *out = k ? "else_out" : "then_out";
-            pb_str(&sn, 1, ns->branch_reads);
-            pb_str(&sn, 2, out);
-            pb_str(&sn, 4, "Relu");
-            pb_msg(&sg, 1, &sn);
-            pb_str(&sg, 2, k ? "else" : "then");
+            onm_str(&sn, 1, ns->branch_reads);
+            onm_str(&sn, 2, out);
+            onm_str(&sn, 4, "Relu");
+            onm_msg(&sg, 1, &sn);
+            onm_str(&sg, 2, k ? "else" : "then");
             value_info(&sg, 12, out, LENS_DTYPE_FLOAT, -1, NULL);
-            pb_str(&ab, 1, k ? "else_branch" : "then_branch");
-            pb_msg(&ab, 6, &sg);
-            pb_int(&ab, 20, 5);
-            pb_msg(&node, 5, &ab);
+            onm_str(&ab, 1, k ? "else_branch" : "then_branch");
+            onm_msg(&ab, 6, &sg);
+            onm_int(&ab, 20, 5);
+            onm_msg(&node, 5, &ab);
         }
         if (ns->int_name) {
-            buf ab = {0};
-            pb_str(&ab, 1, ns->int_name);
-            pb_int(&ab, 3, ns->int_value);
-            pb_int(&ab, 20, 2);
-            pb_msg(&node, 5, &ab);
+            onm_buf ab = {0};
+            onm_str(&ab, 1, ns->int_name);
+            onm_int(&ab, 3, ns->int_value);
+            onm_int(&ab, 20, 2);
+            onm_msg(&node, 5, &ab);
         }
-        pb_msg(&graph, 1, &node);
+        onm_msg(&graph, 1, &node);
     }
-    pb_str(&graph, 2, "weights");
+    onm_str(&graph, 2, "weights");
     for (int i = 0; i < s->n_weights && !as_inputs; i++) {
         const tensor_spec *t = &s->w[i];
-        buf tp = {0};
-        for (int32_t k = 0; k < t->ndim; k++) pb_int(&tp, 1, t->dims[k]);
-        pb_int(&tp, 2, LENS_DTYPE_FLOAT);
-        pb_str(&tp, 8, t->name);
+        onm_buf tp = {0};
+        for (int32_t k = 0; k < t->ndim; k++) onm_int(&tp, 1, t->dims[k]);
+        onm_int(&tp, 2, LENS_DTYPE_FLOAT);
+        onm_str(&tp, 8, t->name);
         char pad[8] = "pppppppp";
-        pb_bytes(&tp, 12, pad, t->pad); /* doc_string: moves raw_data */
-        pb_bytes(&tp, 9, t->data, numel_of(t) * sizeof(float));
-        pb_msg(&graph, 5, &tp);
+        onm_bytes(&tp, 12, pad, t->pad); /* doc_string: moves raw_data */
+        onm_bytes(&tp, 9, t->data, numel_of(t) * sizeof(float));
+        onm_msg(&graph, 5, &tp);
     }
     for (int i = 0; i < s->n_inputs; i++)
         value_info(&graph, 11, s->in[i].name, s->in[i].dtype, s->in[i].ndim, s->in[i].dims);
     for (int i = 0; i < s->n_weights && as_inputs; i++)
         value_info(&graph, 11, s->w[i].name, 0, s->w[i].ndim, s->w[i].dims);
     for (int i = 0; i < s->n_outputs; i++) value_info(&graph, 12, s->out[i], 0, -1, NULL);
-    pb_msg(&model, 7, &graph);
+    onm_msg(&model, 7, &graph);
     return model;
 }
 
 /* Offset of tensor t's raw_data in the model bytes (its values are unique
  * random floats), or SIZE_MAX. */
-static size_t raw_offset(const buf *b, const tensor_spec *t) {
+static size_t raw_offset(const onm_buf *b, const tensor_spec *t) {
     size_t need = LENS_MIN(numel_of(t) * sizeof(float), (size_t)64);
     for (size_t i = 0; i + need <= b->n; i++)
         if (!memcmp(b->p + i, t->data, need)) return i;
@@ -219,9 +181,9 @@ static size_t raw_offset(const buf *b, const tensor_spec *t) {
  * `rem` mod 4 (0: aligned, read in place; 1-3: copied by the parser):
  * moves the first misplaced tensor with its doc_string pad (0-7 bytes)
  * and builds again, until all are placed. */
-static buf build_aligned(model_spec *s, size_t rem) {
+static onm_buf build_aligned(model_spec *s, size_t rem) {
     for (int round = 0; round < 64; round++) {
-        buf b = build(s, false);
+        onm_buf b = build(s, false);
         int bad = -1;
         size_t off = 0;
         for (int i = 0; i < s->n_weights && bad < 0; i++) {
@@ -441,14 +403,14 @@ static bool outputs_close(const outputs *a, const outputs *ref) {
 }
 
 /* 64-byte aligned copy of the model bytes, so offsets mod 4 are kept. */
-static uint8_t *aligned_copy(const buf *b) {
+static uint8_t *aligned_copy(const onm_buf *b) {
     uint8_t *p = aligned_alloc(64, (b->n + 63) / 64 * 64);
     if (!p) abort();
     memcpy(p, b->p, b->n);
     return p;
 }
 
-static char *write_temp(const buf *b) {
+static char *write_temp(const onm_buf *b) {
     static char path[64];
     strcpy(path, "/tmp/lens_test_weights_XXXXXX");
     int fd = mkstemp(path);
@@ -480,8 +442,8 @@ static void *thread_main(void *p) {
 static void test_packed_released(size_t rem) {
     model_spec s;
     spec_packed(&s);
-    buf ref_model = build(&s, true);
-    buf b = build_aligned(&s, rem);
+    onm_buf ref_model = build(&s, true);
+    onm_buf b = build_aligned(&s, rem);
     lens_model *mref = NULL, *m = NULL, *mf = NULL;
     CHECK(lens_model_open_memory(ref_model.p, ref_model.n, NULL, &mref) == LENS_OK, "open reference");
     uint8_t *bytes = aligned_copy(&b);
@@ -544,7 +506,7 @@ static void test_packed_released(size_t rem) {
 static void test_kept(void) {
     model_spec s;
     spec_kept(&s);
-    buf b = build_aligned(&s, 2);
+    onm_buf b = build_aligned(&s, 2);
     uint8_t *bytes = aligned_copy(&b);
     lens_model *m = NULL;
     CHECK(lens_model_open_memory(bytes, b.n, NULL, &m) == LENS_OK, "open");
@@ -574,8 +536,8 @@ static void test_kept(void) {
 static void test_bnfold(void) {
     model_spec s;
     spec_bnfold(&s);
-    buf ref_model = build(&s, true);
-    buf b = build_aligned(&s, 3);
+    onm_buf ref_model = build(&s, true);
+    onm_buf b = build_aligned(&s, 3);
     uint8_t *bytes = aligned_copy(&b);
     lens_model *mref = NULL, *m = NULL;
     CHECK(lens_model_open_memory(ref_model.p, ref_model.n, NULL, &mref) == LENS_OK, "open reference");
@@ -605,7 +567,7 @@ static void test_bnfold(void) {
 static void test_subgraph_reader(void) {
     model_spec s;
     spec_subgraph(&s);
-    buf b = build_aligned(&s, 1);
+    onm_buf b = build_aligned(&s, 1);
     lens_model *m = NULL;
     CHECK(lens_model_open_memory(b.p, b.n, NULL, &m) == LENS_OK, "open");
     if (m) {
@@ -650,7 +612,7 @@ static void test_winograd_range(void) {
     s.n_nodes = 1;
     s.out[0] = "Y";
     s.n_outputs = 1;
-    buf b = build_aligned(&s, 1);
+    onm_buf b = build_aligned(&s, 1);
     lens_model_options mo;
     memset(&mo, 0, sizeof mo);
     mo.limits.max_tensor_elements = 1ull << 62;
@@ -679,7 +641,7 @@ static void test_winograd_range(void) {
 static void test_alloc_failures(void) {
     model_spec s;
     spec_packed(&s);
-    buf b = build_aligned(&s, 1);
+    onm_buf b = build_aligned(&s, 1);
     uint8_t *bytes = aligned_copy(&b);
     char *path = write_temp(&b);
     CHECK(path != NULL, "temp file");
