@@ -514,6 +514,52 @@ static void test_long_names(void) {
     free(m.p);
 }
 
+/* Nothing is allocated per run in a channels-last region either: the NHWC
+ * ops build their indirection tables in the session's scratch, so after the
+ * first runs have planned the arena, later runs of the same shape allocate
+ * nothing (counted through lens_alloc_fail_after(0), as test_runtime does
+ * for the NCHW graph). SE block, residual, pools and edge Transposes. */
+static void test_steady_state(void) {
+    gb b = {0};
+    gb_conv(&b, "x", "h", "1", 8, 32, 3, 2, 1, 21);
+    gb_node(&b, "GlobalAveragePool", IN("h"), "g", NULL);
+    gb_conv(&b, "g", "s1", "2", 32, 8, 1, 1, 1, 22);
+    gb_node(&b, "Relu", IN("s1"), "s1r", NULL);
+    gb_conv(&b, "s1r", "s2", "3", 8, 32, 1, 1, 1, 23);
+    gb_node(&b, "Sigmoid", IN("s2"), "sg", NULL);
+    gb_node(&b, "Mul", IN("h", "sg"), "hm", NULL);
+    gb_conv(&b, "hm", "d", "4", 32, 32, 3, 1, 32, 24); /* depthwise */
+    gb_node(&b, "Add", IN("d", "h"), "r", NULL);
+    static const int64_t k3[2] = {3, 3}, s2[2] = {2, 2}, p1[4] = {1, 1, 1, 1};
+    const onm_attr pool[4] = {{.name = "kernel_shape", .type = 7, .n = 2, .ints = k3},
+                              {.name = "strides", .type = 7, .n = 2, .ints = s2},
+                              {.name = "pads", .type = 7, .n = 4, .ints = p1}};
+    gb_node(&b, "MaxPool", IN("r"), "y", pool);
+    gb_output(&b, "y");
+    const int64_t xd[4] = {1, 8, 30, 26};
+    onm_buf m = gb_finish(&b, xd);
+    lens_model *mh = open_layout("steady", &m, LENS_MODEL_LAYOUT_NHWC);
+    if (mh) {
+        if (g_nhwc) CHECK(count_op(mh, "ConvNhwc") == 4, "steady: region is channels-last");
+        lens_session_options so = {.threads = 2};
+        lens_session *s = NULL;
+        CHECK(lens_session_create(mh, &so, &s) == LENS_OK, "steady: session");
+        float *x = malloc(sizeof(float) * 8 * 30 * 26);
+        for (int i = 0; i < 8 * 30 * 26; i++) x[i] = (float)((i * 13) % 29) / 29.0f - 0.5f;
+        lens_tensor in = {LENS_DTYPE_FLOAT, 4, {1, 8, 30, 26}, x};
+        for (int t = 0; t < 5 && s; t++) {
+            (void)lens_alloc_fail_after(0);
+            CHECK(lens_session_run(s, 1, &in) == LENS_OK, "steady: run %d", t);
+            uint64_t allocs = lens_alloc_fail_after(0);
+            if (t >= 3) CHECK(allocs == 0, "steady: run %d allocated %llu times", t, (unsigned long long)allocs);
+        }
+        lens_session_free(s);
+        free(x);
+    }
+    lens_model_free(mh);
+    free(m.p);
+}
+
 static void probe_nhwc(void) {
     gb b = {0};
     gb_conv(&b, "x", "y", "1", 16, 16, 1, 1, 1, 40);
@@ -543,6 +589,7 @@ int main(void) {
     test_option();
     test_hostile();
     test_long_names();
+    test_steady_state();
     if (failures) fprintf(stderr, "%d failure(s)\n", failures);
     else printf("test_layout: all passed\n");
     return failures ? 1 : 0;
