@@ -104,8 +104,9 @@ static void si_arith(const char *op, const si_val *a, const si_val *b, si_val *y
         if (x < -(1ll << 40) || x > (1ll << 40) || z < -(1ll << 40) || z > (1ll << 40)) return;
         if (!strcmp(op, "Add")) r = x + z;
         else if (!strcmp(op, "Sub")) r = x - z;
-        else if (!strcmp(op, "Mul")) r = x * z;
-        else {
+        else if (!strcmp(op, "Mul")) {
+            if (lens_mul_ovf_i64(x, z, &r)) return; /* 2^40 * 2^40 */
+        } else {
             if (z == 0) return;
             r = x / z; /* ONNX integer Div truncates like C */
         }

@@ -560,6 +560,42 @@ static void test_steady_state(void) {
     free(m.p);
 }
 
+/* Declared dims reach the pass unchecked: a residual conv whose input is
+ * declared with a spatial dim of INT64_MAX made the eligibility check add
+ * pads to it (signed overflow, UBSan), and a Shape of dims 2^40 multiplied
+ * by itself overflowed in shape inference. The models must load (or fail)
+ * without UB. */
+static void test_hostile_dims(void) {
+    for (int l = 0; l < 3; l++) {
+        gb b = {0};
+        gb_conv(&b, "x", "c", "1", 16, 16, 3, 1, 1, 50);
+        gb_node(&b, "Add", IN("c", "r"), "y", NULL);
+        gb_output(&b, "y");
+        const int64_t rd[4] = {1, 16, 5, 8};
+        onm_value_info(&b.graph, 11, "r", LENS_DTYPE_FLOAT, 4, rd);
+        const int64_t xd[4] = {1, 16, INT64_MAX, 8};
+        onm_buf m = gb_finish(&b, xd);
+        lens_model_options mo = {.layout = l};
+        lens_model *mm = NULL;
+        lens_status st = lens_model_open_memory(m.p, m.n, &mo, &mm);
+        CHECK(st != LENS_OK || mm != NULL, "hostile dims (residual): open returned OK without a model");
+        lens_model_free(mm);
+        free(m.p);
+
+        gb b2 = {0};
+        gb_node(&b2, "Shape", IN("x"), "s", NULL);
+        gb_node(&b2, "Mul", IN("s", "s"), "y", NULL);
+        gb_output(&b2, "y");
+        const int64_t xd2[4] = {(int64_t)1 << 40, (int64_t)1 << 40, 1, 1};
+        m = gb_finish(&b2, xd2);
+        mm = NULL;
+        st = lens_model_open_memory(m.p, m.n, &mo, &mm);
+        CHECK(st != LENS_OK || mm != NULL, "hostile dims (shape Mul): open returned OK without a model");
+        lens_model_free(mm);
+        free(m.p);
+    }
+}
+
 static void probe_nhwc(void) {
     gb b = {0};
     gb_conv(&b, "x", "y", "1", 16, 16, 1, 1, 1, 40);
@@ -590,6 +626,7 @@ int main(void) {
     test_hostile();
     test_long_names();
     test_steady_state();
+    test_hostile_dims();
     if (failures) fprintf(stderr, "%d failure(s)\n", failures);
     else printf("test_layout: all passed\n");
     return failures ? 1 : 0;
