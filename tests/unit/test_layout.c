@@ -596,6 +596,34 @@ static void test_hostile_dims(void) {
     }
 }
 
+/* A MaxPool whose Indices output is read by no one runs as MaxPoolNhwc
+ * (one output); it used to keep both outputs and fail to load. */
+static void test_maxpool_indices(void) {
+    gb b = {0};
+    gb_conv(&b, "x", "a", "1", 16, 16, 3, 1, 1, 51);
+    onm_buf node = {0};
+    onm_str(&node, 1, "a");
+    onm_str(&node, 2, "m");
+    onm_str(&node, 2, "idx");
+    onm_str(&node, 4, "MaxPool");
+    {
+        onm_buf ab = {0};
+        onm_str(&ab, 1, "kernel_shape");
+        onm_int(&ab, 8, 2);
+        onm_int(&ab, 8, 2);
+        onm_int(&ab, 20, 7);
+        onm_msg(&node, 5, &ab);
+    }
+    onm_msg(&b.graph, 1, &node);
+    gb_conv(&b, "m", "y", "2", 16, 8, 3, 1, 1, 52);
+    gb_output(&b, "y");
+    const int64_t xd[4] = {1, 16, 8, 6};
+    onm_buf m = gb_finish(&b, xd);
+    lens_model *mh = check_case("maxpool indices", &m, xd, "Transpose,ConvNhwc,MaxPoolNhwc,ConvNhwc,Transpose");
+    lens_model_free(mh);
+    free(m.p);
+}
+
 static void probe_nhwc(void) {
     gb b = {0};
     gb_conv(&b, "x", "y", "1", 16, 16, 1, 1, 1, 40);
@@ -627,6 +655,7 @@ int main(void) {
     test_long_names();
     test_steady_state();
     test_hostile_dims();
+    test_maxpool_indices();
     if (failures) fprintf(stderr, "%d failure(s)\n", failures);
     else printf("test_layout: all passed\n");
     return failures ? 1 : 0;
