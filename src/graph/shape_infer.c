@@ -222,6 +222,11 @@ static void si_node(const lens_graph *g, const lens_node *n, si_val *V) {
         if (x->nk != 1) return;
         bool un = !strcmp(op, "Unsqueeze");
         if (un ? x->rank != 0 : x->rank != 1) return;
+        /* one axis: Unsqueeze(scalar, axes [0, 1]) is [1, 1], not [1] */
+        int64_t na = 0;
+        const int64_t *aa = lens_node_attr_ints(n, "axes", &na);
+        const si_val *ax = IN(1);
+        if (un && !(aa ? na == 1 : ax && ax->nk == 1)) return;
         *y = *x;
         y->rank = un ? 1 : 0;
         y->dims[0] = 1;

@@ -624,6 +624,32 @@ static void test_maxpool_indices(void) {
     free(m.p);
 }
 
+/* Unsqueeze with two axes makes a rank-2 value: shape inference took it
+ * for rank 1, so a Gather by it looked rank 4 (it is rank 5) and the Add
+ * reading it with an NHWC conv output got a 4-D Transpose that failed. */
+static void test_unsqueeze_rank(void) {
+    gb b = {0};
+    gb_conv(&b, "x", "c", "1", 16, 16, 3, 1, 1, 53);
+    gb_conv(&b, "x", "t", "2", 16, 16, 3, 1, 1, 54);
+    int64_t zero = 0, one = 1, axes[2] = {0, 1};
+    gb_i64(&b, "one", 1, &one);
+    gb_i64(&b, "i0", 1, &zero);
+    gb_i64(&b, "ax", 2, axes);
+    gb_node(&b, "Shape", IN("x"), "s", NULL);
+    gb_node(&b, "Gather", IN("s", "i0"), "n0", NULL);
+    gb_node(&b, "Sub", IN("n0", "one"), "z", NULL); /* [0] */
+    gb_node(&b, "Squeeze", IN("z"), "zs", NULL);     /* 0 */
+    gb_node(&b, "Unsqueeze", IN("zs", "ax"), "u", NULL);
+    gb_node(&b, "Gather", IN("t", "u"), "g", NULL); /* [1, 1, 16, 8, 6] */
+    gb_node(&b, "Add", IN("c", "g"), "y", NULL);
+    gb_output(&b, "y");
+    const int64_t xd[4] = {1, 16, 8, 6};
+    onm_buf m = gb_finish(&b, xd);
+    lens_model *mh = check_case("unsqueeze rank", &m, xd, NULL);
+    lens_model_free(mh);
+    free(m.p);
+}
+
 static void probe_nhwc(void) {
     gb b = {0};
     gb_conv(&b, "x", "y", "1", 16, 16, 1, 1, 1, 40);
@@ -656,6 +682,7 @@ int main(void) {
     test_steady_state();
     test_hostile_dims();
     test_maxpool_indices();
+    test_unsqueeze_rank();
     if (failures) fprintf(stderr, "%d failure(s)\n", failures);
     else printf("test_layout: all passed\n");
     return failures ? 1 : 0;
