@@ -314,6 +314,10 @@ static void si_node(const lens_graph *g, const lens_node *n, si_val *V) {
         y->nk = -1;
         const si_val *sz = IN(3);
         const lens_tensor *sc = n->n_inputs > 2 && n->inputs[2] >= 0 ? lens_node_const_input(g, n, 2) : NULL;
+        /* Resize-18: sizes / scales in the order of `axes`, and sizes scaled
+         * by one factor under keep_aspect_ratio_policy: not the dims */
+        const char *keep = lens_node_attr_string(n, "keep_aspect_ratio_policy", "stretch");
+        if (lens_node_attr(n, "axes") || strcmp(keep, "stretch")) sz = NULL, sc = NULL;
         for (int32_t i = 0; i < x->rank; i++) {
             if (sz && sz->nk == x->rank) y->dims[i] = sz->k[i];
             else if (sc && sc->dtype == LENS_DTYPE_FLOAT && lens_tensor_numel(sc) == x->rank && x->dims[i] >= 0) {

@@ -30,6 +30,7 @@ typedef struct gb {
     onm_buf graph;
     int n_outputs;
     const char *outputs[4];
+    int64_t opset; /* 0: 17 */
 } gb;
 
 /* A node with up to 4 inputs (NULL ends the list, "" is an omitted one),
@@ -108,7 +109,7 @@ static onm_buf gb_finish(gb *b, const int64_t xdims[4]) {
     onm_buf model = {0}, opset = {0};
     onm_int(&model, 1, 8);
     onm_str(&opset, 1, "");
-    onm_int(&opset, 2, 17);
+    onm_int(&opset, 2, b->opset ? b->opset : 17);
     onm_msg(&model, 8, &opset);
     onm_msg(&model, 7, &b->graph);
     return model;
@@ -650,6 +651,33 @@ static void test_unsqueeze_rank(void) {
     free(m.p);
 }
 
+/* Resize-18 with keep_aspect_ratio_policy scales every axis by one factor:
+ * sizes [1, 16, 16, 16] of [1, 16, 8, 6] give [1, 16, 8, 6] ("not_larger").
+ * Shape inference took the sizes for the dims, so a conv on the resized map
+ * and a residual that only broadcasts ([1, 1, 8, 6], resized the same way)
+ * looked like the exact shape ConvNhwc needs; the NHWC model then failed at
+ * run time where NCHW runs. */
+static void test_resize_keep_aspect(void) {
+    gb b = {.opset = 19};
+    gb_conv(&b, "x", "a", "1", 16, 16, 3, 1, 1, 56);
+    int64_t s0 = 0, s1 = 1, sz[4] = {1, 16, 16, 16};
+    gb_i64(&b, "s0", 1, &s0);
+    gb_i64(&b, "s1", 1, &s1);
+    gb_i64(&b, "sz", 4, sz);
+    gb_node(&b, "Slice", IN("a", "s0", "s1", "s1"), "c0", NULL); /* [1, 1, 8, 6] */
+    const onm_attr keep[2] = {{.name = "keep_aspect_ratio_policy", .type = 3, .s = "not_larger"}};
+    gb_node(&b, "Resize", IN("c0", "", "", "sz"), "r", keep);
+    gb_node(&b, "Resize", IN("a", "", "", "sz"), "rz", keep);
+    gb_conv(&b, "rz", "c", "2", 16, 16, 1, 1, 1, 57);
+    gb_node(&b, "Add", IN("c", "r"), "y", NULL);
+    gb_output(&b, "y");
+    const int64_t xd[4] = {1, 16, 8, 6};
+    onm_buf m = gb_finish(&b, xd);
+    lens_model *mh = check_case("resize keep aspect", &m, xd, NULL);
+    lens_model_free(mh);
+    free(m.p);
+}
+
 static void probe_nhwc(void) {
     gb b = {0};
     gb_conv(&b, "x", "y", "1", 16, 16, 1, 1, 1, 40);
@@ -683,6 +711,7 @@ int main(void) {
     test_hostile_dims();
     test_maxpool_indices();
     test_unsqueeze_rank();
+    test_resize_keep_aspect();
     if (failures) fprintf(stderr, "%d failure(s)\n", failures);
     else printf("test_layout: all passed\n");
     return failures ? 1 : 0;
