@@ -678,6 +678,34 @@ static void test_resize_keep_aspect(void) {
     free(m.p);
 }
 
+/* A ceil_mode pool whose end padding is at least its kernel drops the last
+ * window (ops/pool.c, PyTorch): [1,16,2,2] with kernel 2, stride 2 and end
+ * pads 2 gives [1,16,1,1]. Shape inference said [1,16,2,2], the exact shape
+ * of the conv it is added to, so the conv took it as a ConvNhwc residual and
+ * failed at run time where NCHW broadcasts it. */
+static void test_pool_ceil_pads(void) {
+    gb b = {0};
+    gb_conv(&b, "x", "a", "1", 16, 16, 3, 1, 1, 58);
+    static const int64_t k2[2] = {2, 2}, s2[2] = {2, 2}, p0[4] = {0, 0, 0, 0}, pe[4] = {0, 0, 2, 2};
+    const onm_attr pool[4] = {{.name = "kernel_shape", .type = 7, .n = 2, .ints = k2},
+                              {.name = "strides", .type = 7, .n = 2, .ints = s2},
+                              {.name = "pads", .type = 7, .n = 4, .ints = p0}},
+                   pool_ceil[4] = {{.name = "kernel_shape", .type = 7, .n = 2, .ints = k2},
+                                   {.name = "strides", .type = 7, .n = 2, .ints = s2},
+                                   {.name = "pads", .type = 7, .n = 4, .ints = pe},
+                                   {.name = "ceil_mode", .type = 2, .i = 1}};
+    gb_node(&b, "MaxPool", IN("a"), "p", pool);        /* [1, 16, 2, 2] */
+    gb_node(&b, "MaxPool", IN("p"), "r", pool_ceil);   /* [1, 16, 1, 1] */
+    gb_conv(&b, "p", "c", "2", 16, 16, 1, 1, 1, 59);
+    gb_node(&b, "Add", IN("c", "r"), "y", NULL);
+    gb_output(&b, "y");
+    const int64_t xd[4] = {1, 16, 4, 4};
+    onm_buf m = gb_finish(&b, xd);
+    lens_model *mh = check_case("pool ceil pads", &m, xd, NULL);
+    lens_model_free(mh);
+    free(m.p);
+}
+
 static void probe_nhwc(void) {
     gb b = {0};
     gb_conv(&b, "x", "y", "1", 16, 16, 1, 1, 1, 40);
@@ -712,6 +740,7 @@ int main(void) {
     test_maxpool_indices();
     test_unsqueeze_rank();
     test_resize_keep_aspect();
+    test_pool_ceil_pads();
     if (failures) fprintf(stderr, "%d failure(s)\n", failures);
     else printf("test_layout: all passed\n");
     return failures ? 1 : 0;
