@@ -872,6 +872,9 @@ static lens_status emit(emit_ctx *e, int32_t i) {
         const char *t = is_std(&n, "MaxPool") ? "MaxPoolNhwc" : is_std(&n, "AveragePool") ? "AveragePoolNhwc"
                                                                                           : "GlobalAveragePoolNhwc";
         LENS_TRY(retype(&n, t));
+        /* MaxPool's Indices output (lens_pool_nhwc_eligible: omitted or
+         * read by no one): the NHWC op has one output */
+        n.n_outputs = 1;
         break;
     }
     case K_CONCAT: LENS_TRY(set_int_attr(g, &n, "axis", AXIS_NHWC[norm_axis4(lens_node_attr_int(&n, "axis", 0))])); break;

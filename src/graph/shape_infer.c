@@ -53,6 +53,9 @@ static int64_t window_out(int64_t in, int64_t k, int64_t s, int64_t d, int64_t p
     int64_t span = in + pb + pe - ext;
     if (span < 0) return -1;
     if (ceil_mode && span % s) return -1; /* the last-window rule differs between versions: leave it */
+    /* ops/pool.c drops a last window that starts in the end padding
+     * (end pads of a whole kernel or more: (out - 1) * s = span >= in + pb) */
+    if (ceil_mode && span >= in + pb) return -1;
     return span / s + 1;
 }
 
@@ -104,8 +107,9 @@ static void si_arith(const char *op, const si_val *a, const si_val *b, si_val *y
         if (x < -(1ll << 40) || x > (1ll << 40) || z < -(1ll << 40) || z > (1ll << 40)) return;
         if (!strcmp(op, "Add")) r = x + z;
         else if (!strcmp(op, "Sub")) r = x - z;
-        else if (!strcmp(op, "Mul")) r = x * z;
-        else {
+        else if (!strcmp(op, "Mul")) {
+            if (lens_mul_ovf_i64(x, z, &r)) return; /* 2^40 * 2^40 */
+        } else {
             if (z == 0) return;
             r = x / z; /* ONNX integer Div truncates like C */
         }
@@ -221,6 +225,11 @@ static void si_node(const lens_graph *g, const lens_node *n, si_val *V) {
         if (x->nk != 1) return;
         bool un = !strcmp(op, "Unsqueeze");
         if (un ? x->rank != 0 : x->rank != 1) return;
+        /* one axis: Unsqueeze(scalar, axes [0, 1]) is [1, 1], not [1] */
+        int64_t na = 0;
+        const int64_t *aa = lens_node_attr_ints(n, "axes", &na);
+        const si_val *ax = IN(1);
+        if (un && !(aa ? na == 1 : ax && ax->nk == 1)) return;
         *y = *x;
         y->rank = un ? 1 : 0;
         y->dims[0] = 1;
@@ -308,6 +317,10 @@ static void si_node(const lens_graph *g, const lens_node *n, si_val *V) {
         y->nk = -1;
         const si_val *sz = IN(3);
         const lens_tensor *sc = n->n_inputs > 2 && n->inputs[2] >= 0 ? lens_node_const_input(g, n, 2) : NULL;
+        /* Resize-18: sizes / scales in the order of `axes`, and sizes scaled
+         * by one factor under keep_aspect_ratio_policy: not the dims */
+        const char *keep = lens_node_attr_string(n, "keep_aspect_ratio_policy", "stretch");
+        if (lens_node_attr(n, "axes") || strcmp(keep, "stretch")) sz = NULL, sc = NULL;
         for (int32_t i = 0; i < x->rank; i++) {
             if (sz && sz->nk == x->rank) y->dims[i] = sz->k[i];
             else if (sc && sc->dtype == LENS_DTYPE_FLOAT && lens_tensor_numel(sc) == x->rank && x->dims[i] >= 0) {

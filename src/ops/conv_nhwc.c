@@ -673,7 +673,9 @@ bool lens_conv_nhwc_eligible(const lens_graph *g, const lens_node *conv) {
         int64_t out[4] = {xv->dims[0], w->dims[0], -1, -1};
         for (int i = 0; i < 2; i++) {
             int64_t in = xv->dims[2 + i], pb, pe;
-            if (in < 1) return false;
+            /* a declared dim comes from the file and may be up to INT64_MAX:
+             * nhwc_axis adds pads to it (no real activation is this large) */
+            if (in < 1 || in > ((int64_t)1 << 40)) return false;
             if (nhwc_axis(&a, NK_CONV, i, in, w->dims[2 + i], &pb, &pe, &out[2 + i]) != LENS_OK) return false;
         }
         for (int i = 0; i < 4; i++)

@@ -30,6 +30,7 @@ typedef struct gb {
     onm_buf graph;
     int n_outputs;
     const char *outputs[4];
+    int64_t opset; /* 0: 17 */
 } gb;
 
 /* A node with up to 4 inputs (NULL ends the list, "" is an omitted one),
@@ -108,7 +109,7 @@ static onm_buf gb_finish(gb *b, const int64_t xdims[4]) {
     onm_buf model = {0}, opset = {0};
     onm_int(&model, 1, 8);
     onm_str(&opset, 1, "");
-    onm_int(&opset, 2, 17);
+    onm_int(&opset, 2, b->opset ? b->opset : 17);
     onm_msg(&model, 8, &opset);
     onm_msg(&model, 7, &b->graph);
     return model;
@@ -560,6 +561,151 @@ static void test_steady_state(void) {
     free(m.p);
 }
 
+/* Declared dims reach the pass unchecked: a residual conv whose input is
+ * declared with a spatial dim of INT64_MAX made the eligibility check add
+ * pads to it (signed overflow, UBSan), and a Shape of dims 2^40 multiplied
+ * by itself overflowed in shape inference. The models must load (or fail)
+ * without UB. */
+static void test_hostile_dims(void) {
+    for (int l = 0; l < 3; l++) {
+        gb b = {0};
+        gb_conv(&b, "x", "c", "1", 16, 16, 3, 1, 1, 50);
+        gb_node(&b, "Add", IN("c", "r"), "y", NULL);
+        gb_output(&b, "y");
+        const int64_t rd[4] = {1, 16, 5, 8};
+        onm_value_info(&b.graph, 11, "r", LENS_DTYPE_FLOAT, 4, rd);
+        const int64_t xd[4] = {1, 16, INT64_MAX, 8};
+        onm_buf m = gb_finish(&b, xd);
+        lens_model_options mo = {.layout = l};
+        lens_model *mm = NULL;
+        lens_status st = lens_model_open_memory(m.p, m.n, &mo, &mm);
+        CHECK(st != LENS_OK || mm != NULL, "hostile dims (residual): open returned OK without a model");
+        lens_model_free(mm);
+        free(m.p);
+
+        gb b2 = {0};
+        gb_node(&b2, "Shape", IN("x"), "s", NULL);
+        gb_node(&b2, "Mul", IN("s", "s"), "y", NULL);
+        gb_output(&b2, "y");
+        const int64_t xd2[4] = {(int64_t)1 << 40, (int64_t)1 << 40, 1, 1};
+        m = gb_finish(&b2, xd2);
+        mm = NULL;
+        st = lens_model_open_memory(m.p, m.n, &mo, &mm);
+        CHECK(st != LENS_OK || mm != NULL, "hostile dims (shape Mul): open returned OK without a model");
+        lens_model_free(mm);
+        free(m.p);
+    }
+}
+
+/* A MaxPool whose Indices output is read by no one runs as MaxPoolNhwc
+ * (one output); it used to keep both outputs and fail to load. */
+static void test_maxpool_indices(void) {
+    gb b = {0};
+    gb_conv(&b, "x", "a", "1", 16, 16, 3, 1, 1, 51);
+    onm_buf node = {0};
+    onm_str(&node, 1, "a");
+    onm_str(&node, 2, "m");
+    onm_str(&node, 2, "idx");
+    onm_str(&node, 4, "MaxPool");
+    {
+        onm_buf ab = {0};
+        onm_str(&ab, 1, "kernel_shape");
+        onm_int(&ab, 8, 2);
+        onm_int(&ab, 8, 2);
+        onm_int(&ab, 20, 7);
+        onm_msg(&node, 5, &ab);
+    }
+    onm_msg(&b.graph, 1, &node);
+    gb_conv(&b, "m", "y", "2", 16, 8, 3, 1, 1, 52);
+    gb_output(&b, "y");
+    const int64_t xd[4] = {1, 16, 8, 6};
+    onm_buf m = gb_finish(&b, xd);
+    lens_model *mh = check_case("maxpool indices", &m, xd, "Transpose,ConvNhwc,MaxPoolNhwc,ConvNhwc,Transpose");
+    lens_model_free(mh);
+    free(m.p);
+}
+
+/* Unsqueeze with two axes makes a rank-2 value: shape inference took it
+ * for rank 1, so a Gather by it looked rank 4 (it is rank 5) and the Add
+ * reading it with an NHWC conv output got a 4-D Transpose that failed. */
+static void test_unsqueeze_rank(void) {
+    gb b = {0};
+    gb_conv(&b, "x", "c", "1", 16, 16, 3, 1, 1, 53);
+    gb_conv(&b, "x", "t", "2", 16, 16, 3, 1, 1, 54);
+    int64_t zero = 0, one = 1, axes[2] = {0, 1};
+    gb_i64(&b, "one", 1, &one);
+    gb_i64(&b, "i0", 1, &zero);
+    gb_i64(&b, "ax", 2, axes);
+    gb_node(&b, "Shape", IN("x"), "s", NULL);
+    gb_node(&b, "Gather", IN("s", "i0"), "n0", NULL);
+    gb_node(&b, "Sub", IN("n0", "one"), "z", NULL); /* [0] */
+    gb_node(&b, "Squeeze", IN("z"), "zs", NULL);     /* 0 */
+    gb_node(&b, "Unsqueeze", IN("zs", "ax"), "u", NULL);
+    gb_node(&b, "Gather", IN("t", "u"), "g", NULL); /* [1, 1, 16, 8, 6] */
+    gb_node(&b, "Add", IN("c", "g"), "y", NULL);
+    gb_output(&b, "y");
+    const int64_t xd[4] = {1, 16, 8, 6};
+    onm_buf m = gb_finish(&b, xd);
+    lens_model *mh = check_case("unsqueeze rank", &m, xd, NULL);
+    lens_model_free(mh);
+    free(m.p);
+}
+
+/* Resize-18 with keep_aspect_ratio_policy scales every axis by one factor:
+ * sizes [1, 16, 16, 16] of [1, 16, 8, 6] give [1, 16, 8, 6] ("not_larger").
+ * Shape inference took the sizes for the dims, so a conv on the resized map
+ * and a residual that only broadcasts ([1, 1, 8, 6], resized the same way)
+ * looked like the exact shape ConvNhwc needs; the NHWC model then failed at
+ * run time where NCHW runs. */
+static void test_resize_keep_aspect(void) {
+    gb b = {.opset = 19};
+    gb_conv(&b, "x", "a", "1", 16, 16, 3, 1, 1, 56);
+    int64_t s0 = 0, s1 = 1, sz[4] = {1, 16, 16, 16};
+    gb_i64(&b, "s0", 1, &s0);
+    gb_i64(&b, "s1", 1, &s1);
+    gb_i64(&b, "sz", 4, sz);
+    gb_node(&b, "Slice", IN("a", "s0", "s1", "s1"), "c0", NULL); /* [1, 1, 8, 6] */
+    const onm_attr keep[2] = {{.name = "keep_aspect_ratio_policy", .type = 3, .s = "not_larger"}};
+    gb_node(&b, "Resize", IN("c0", "", "", "sz"), "r", keep);
+    gb_node(&b, "Resize", IN("a", "", "", "sz"), "rz", keep);
+    gb_conv(&b, "rz", "c", "2", 16, 16, 1, 1, 1, 57);
+    gb_node(&b, "Add", IN("c", "r"), "y", NULL);
+    gb_output(&b, "y");
+    const int64_t xd[4] = {1, 16, 8, 6};
+    onm_buf m = gb_finish(&b, xd);
+    lens_model *mh = check_case("resize keep aspect", &m, xd, NULL);
+    lens_model_free(mh);
+    free(m.p);
+}
+
+/* A ceil_mode pool whose end padding is at least its kernel drops the last
+ * window (ops/pool.c, PyTorch): [1,16,2,2] with kernel 2, stride 2 and end
+ * pads 2 gives [1,16,1,1]. Shape inference said [1,16,2,2], the exact shape
+ * of the conv it is added to, so the conv took it as a ConvNhwc residual and
+ * failed at run time where NCHW broadcasts it. */
+static void test_pool_ceil_pads(void) {
+    gb b = {0};
+    gb_conv(&b, "x", "a", "1", 16, 16, 3, 1, 1, 58);
+    static const int64_t k2[2] = {2, 2}, s2[2] = {2, 2}, p0[4] = {0, 0, 0, 0}, pe[4] = {0, 0, 2, 2};
+    const onm_attr pool[4] = {{.name = "kernel_shape", .type = 7, .n = 2, .ints = k2},
+                              {.name = "strides", .type = 7, .n = 2, .ints = s2},
+                              {.name = "pads", .type = 7, .n = 4, .ints = p0}},
+                   pool_ceil[4] = {{.name = "kernel_shape", .type = 7, .n = 2, .ints = k2},
+                                   {.name = "strides", .type = 7, .n = 2, .ints = s2},
+                                   {.name = "pads", .type = 7, .n = 4, .ints = pe},
+                                   {.name = "ceil_mode", .type = 2, .i = 1}};
+    gb_node(&b, "MaxPool", IN("a"), "p", pool);        /* [1, 16, 2, 2] */
+    gb_node(&b, "MaxPool", IN("p"), "r", pool_ceil);   /* [1, 16, 1, 1] */
+    gb_conv(&b, "p", "c", "2", 16, 16, 1, 1, 1, 59);
+    gb_node(&b, "Add", IN("c", "r"), "y", NULL);
+    gb_output(&b, "y");
+    const int64_t xd[4] = {1, 16, 4, 4};
+    onm_buf m = gb_finish(&b, xd);
+    lens_model *mh = check_case("pool ceil pads", &m, xd, NULL);
+    lens_model_free(mh);
+    free(m.p);
+}
+
 static void probe_nhwc(void) {
     gb b = {0};
     gb_conv(&b, "x", "y", "1", 16, 16, 1, 1, 1, 40);
@@ -590,6 +736,11 @@ int main(void) {
     test_hostile();
     test_long_names();
     test_steady_state();
+    test_hostile_dims();
+    test_maxpool_indices();
+    test_unsqueeze_rank();
+    test_resize_keep_aspect();
+    test_pool_ceil_pads();
     if (failures) fprintf(stderr, "%d failure(s)\n", failures);
     else printf("test_layout: all passed\n");
     return failures ? 1 : 0;
