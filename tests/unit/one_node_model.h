@@ -86,6 +86,18 @@ typedef struct onm_spec {
     uint32_t out_hidden;    /* bit i: output i is not a graph output (nobody reads it) */
 } onm_spec;
 
+/* Append attribute `at` (AttributeProto, field 5) to the NodeProto `node`. */
+static inline void onm_attr_write(onm_buf *node, const onm_attr *at) {
+    onm_buf ab = {0};
+    onm_str(&ab, 1, at->name);
+    if (at->type == 2) onm_int(&ab, 3, at->i);
+    else if (at->type == 3) onm_str(&ab, 4, at->s);
+    else
+        for (int64_t k = 0; k < at->n; k++) onm_int(&ab, 8, at->ints[k]);
+    onm_int(&ab, 20, at->type);
+    onm_msg(node, 5, &ab);
+}
+
 static inline void onm_value_info(onm_buf *g, int field, const char *name, lens_dtype dt, int32_t ndim,
                            const int64_t *dims) {
     onm_buf vi = {0}, ty = {0}, tt = {0}, sh = {0};
@@ -114,15 +126,7 @@ static inline onm_buf onm_build(const onm_spec *s) {
     for (int32_t i = 0; i < s->n_out; i++) onm_str(&node, 2, s->out[i]);
     onm_str(&node, 4, s->op);
     for (int a = 0; a < 4 && s->attr[a].name; a++) {
-        const onm_attr *at = &s->attr[a];
-        onm_buf ab = {0};
-        onm_str(&ab, 1, at->name);
-        if (at->type == 2) onm_int(&ab, 3, at->i);
-        else if (at->type == 3) onm_str(&ab, 4, at->s);
-        else
-            for (int64_t k = 0; k < at->n; k++) onm_int(&ab, 8, at->ints[k]);
-        onm_int(&ab, 20, at->type);
-        onm_msg(&node, 5, &ab);
+        onm_attr_write(&node, &s->attr[a]);
     }
     onm_msg(&graph, 1, &node);
     onm_str(&graph, 2, "one_node");

@@ -81,15 +81,7 @@ static onm_buf nm_build(const nm_spec *s) {
     onm_str(&node, 2, "y");
     onm_str(&node, 4, s->op);
     for (int a = 0; a < 8 && s->attr[a].name; a++) {
-        const onm_attr *at = &s->attr[a];
-        onm_buf ab = {0};
-        onm_str(&ab, 1, at->name);
-        if (at->type == 2) onm_int(&ab, 3, at->i);
-        else if (at->type == 3) onm_str(&ab, 4, at->s);
-        else
-            for (int64_t k = 0; k < at->n; k++) onm_int(&ab, 8, at->ints[k]);
-        onm_int(&ab, 20, at->type);
-        onm_msg(&node, 5, &ab);
+        onm_attr_write(&node, &s->attr[a]);
     }
     if (s->domain) onm_str(&node, 7, s->domain);
     onm_msg(&graph, 1, &node);

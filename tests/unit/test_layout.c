@@ -41,15 +41,7 @@ static void gb_node(gb *b, const char *op, const char *const *in, const char *ou
     onm_str(&node, 2, out);
     onm_str(&node, 4, op);
     for (int a = 0; attrs && a < 4 && attrs[a].name; a++) {
-        const onm_attr *at = &attrs[a];
-        onm_buf ab = {0};
-        onm_str(&ab, 1, at->name);
-        if (at->type == 2) onm_int(&ab, 3, at->i);
-        else if (at->type == 3) onm_str(&ab, 4, at->s);
-        else
-            for (int64_t k = 0; k < at->n; k++) onm_int(&ab, 8, at->ints[k]);
-        onm_int(&ab, 20, at->type);
-        onm_msg(&node, 5, &ab);
+        onm_attr_write(&node, &attrs[a]);
     }
     onm_msg(&b->graph, 1, &node);
 }

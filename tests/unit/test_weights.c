@@ -84,23 +84,6 @@ static size_t numel_of(const tensor_spec *t) {
     return n;
 }
 
-static void value_info(onm_buf *g, int field, const char *name, lens_dtype dt, int32_t ndim, const int64_t *dims) {
-    onm_buf vi = {0}, ty = {0}, tt = {0}, sh = {0};
-    onm_str(&vi, 1, name);
-    onm_int(&tt, 1, dt ? dt : LENS_DTYPE_FLOAT);
-    if (ndim >= 0) {
-        for (int32_t i = 0; i < ndim; i++) {
-            onm_buf dim = {0};
-            onm_int(&dim, 1, dims[i]);
-            onm_msg(&sh, 1, &dim);
-        }
-        onm_msg(&tt, 2, &sh);
-    }
-    onm_msg(&ty, 1, &tt);
-    onm_msg(&vi, 2, &ty);
-    onm_msg(g, field, &vi);
-}
-
 /* ModelProto bytes of spec; as_inputs: the weights are graph inputs instead
  * of initializers (the reference: nothing is constant, nothing packed). */
 static onm_buf build(const model_spec *s, bool as_inputs) {
@@ -132,7 +115,7 @@ static onm_buf build(const model_spec *s, bool as_inputs) {
             onm_str(&sn, 4, "Relu");
             onm_msg(&sg, 1, &sn);
             onm_str(&sg, 2, k ? "else" : "then");
-            value_info(&sg, 12, out, LENS_DTYPE_FLOAT, -1, NULL);
+            onm_value_info(&sg, 12, out, LENS_DTYPE_FLOAT, -1, NULL);
             onm_str(&ab, 1, k ? "else_branch" : "then_branch");
             onm_msg(&ab, 6, &sg);
             onm_int(&ab, 20, 5);
@@ -160,10 +143,10 @@ static onm_buf build(const model_spec *s, bool as_inputs) {
         onm_msg(&graph, 5, &tp);
     }
     for (int i = 0; i < s->n_inputs; i++)
-        value_info(&graph, 11, s->in[i].name, s->in[i].dtype, s->in[i].ndim, s->in[i].dims);
+        onm_value_info(&graph, 11, s->in[i].name, s->in[i].dtype ? s->in[i].dtype : LENS_DTYPE_FLOAT, s->in[i].ndim, s->in[i].dims);
     for (int i = 0; i < s->n_weights && as_inputs; i++)
-        value_info(&graph, 11, s->w[i].name, 0, s->w[i].ndim, s->w[i].dims);
-    for (int i = 0; i < s->n_outputs; i++) value_info(&graph, 12, s->out[i], 0, -1, NULL);
+        onm_value_info(&graph, 11, s->w[i].name, LENS_DTYPE_FLOAT, s->w[i].ndim, s->w[i].dims);
+    for (int i = 0; i < s->n_outputs; i++) onm_value_info(&graph, 12, s->out[i], LENS_DTYPE_FLOAT, -1, NULL);
     onm_msg(&model, 7, &graph);
     return model;
 }
