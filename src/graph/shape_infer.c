@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "ops/window.h"
 #include "core/tensor.h"
 #include "runtime/runtime.h"
 
@@ -38,25 +39,17 @@ static bool is_int_dt(lens_dtype d) { return d == LENS_DTYPE_INT64 || d == LENS_
 #define SI_BIG (1ll << 40)
 static bool small(int64_t v) { return v > -SI_BIG && v < SI_BIG; }
 
-static int64_t cdiv(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
-
 /* One spatial axis of a conv / pool; -1 when unknown or invalid. */
 static int64_t window_out(int64_t in, int64_t k, int64_t s, int64_t d, int64_t pb, int64_t pe, const char *ap,
                           bool ceil_mode) {
     if (in < 0 || k < 1 || s < 1 || d < 1 || !small(in) || !small(k) || !small(s) || !small(d) || !small(pb) ||
         !small(pe) || (k - 1) > SI_BIG / d)
         return -1;
-    int64_t ext = (k - 1) * d + 1;
-    if (!strcmp(ap, "SAME_UPPER") || !strcmp(ap, "SAME_LOWER")) return cdiv(in, s);
-    if (!strcmp(ap, "VALID")) pb = pe = 0;
-    else if (strcmp(ap, "NOTSET")) return -1;
-    int64_t span = in + pb + pe - ext;
-    if (span < 0) return -1;
-    if (ceil_mode && span % s) return -1; /* the last-window rule differs between versions: leave it */
-    /* ops/pool.c drops a last window that starts in the end padding
-     * (end pads of a whole kernel or more: (out - 1) * s = span >= in + pb) */
-    if (ceil_mode && span >= in + pb) return -1;
-    return span / s + 1;
+    int autopad = lens_autopad_parse(ap);
+    if (autopad < 0 || in < 1 || pb < 0 || pe < 0) return -1;
+    /* the operators' own rule (ops/window.h), ceil_mode's last window included */
+    int64_t out = lens_window_out(in, k, s, d, autopad, ceil_mode, &pb, &pe);
+    return out < 1 ? -1 : out;
 }
 
 static void si_windowed(const lens_node *n, const si_val *x, const int64_t *kernel, int64_t M, bool pool,

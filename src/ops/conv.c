@@ -10,6 +10,7 @@
 #include "ops/conv_winograd.h"
 #include "ops/elementwise.h"
 #include "ops/op.h"
+#include "ops/window.h"
 
 typedef struct conv_state {
     const lens_f32_gemm_variant *v;
@@ -85,10 +86,10 @@ static lens_status conv_geometry(const lens_node *node, const lens_tensor *x, co
         return lens_error(LENS_STATUS_INVALID_MODEL, "output_shape has %lld values", (long long)n);
     if (os && n == nsp + 2) os += 2;
     const char *ap = lens_node_attr_string(node, "auto_pad", "NOTSET");
-    bool same_upper = !strcmp(ap, "SAME_UPPER"), same_lower = !strcmp(ap, "SAME_LOWER");
-    bool valid = !strcmp(ap, "VALID");
-    if (!same_upper && !same_lower && !valid && strcmp(ap, "NOTSET"))
-        return lens_error(LENS_STATUS_INVALID_MODEL, "unknown auto_pad '%s'", ap);
+    int autopad = lens_autopad_parse(ap);
+    if (autopad < 0) return lens_error(LENS_STATUS_INVALID_MODEL, "unknown auto_pad '%s'", ap);
+    bool same_upper = autopad == LENS_AUTOPAD_SAME_UPPER, same_lower = autopad == LENS_AUTOPAD_SAME_LOWER;
+    bool valid = autopad == LENS_AUTOPAD_VALID;
     for (int32_t i = 0; i < nsp; i++) {
         int64_t s = st ? st[i] : 1, d = di ? di[i] : 1;
         if (s < 1 || d < 1 || s > (1 << 20) || d > (1 << 20))
@@ -100,20 +101,11 @@ static lens_status conv_geometry(const lens_node *node, const lens_tensor *x, co
         int64_t ext = (p->k[i] - 1) * d + 1; /* dilated kernel extent */
         int64_t out;
         if (!transpose) {
-            if (valid) {
-                pb = pe = 0;
-            } else if (same_upper || same_lower) {
-                out = (p->in[i] + s - 1) / s;
-                int64_t total = LENS_MAX(0, (out - 1) * s + ext - p->in[i]);
-                pb = same_upper ? total / 2 : total - total / 2;
-                pe = total - pb;
-            }
-            int64_t span = p->in[i] + pb + pe - ext;
-            if (span < 0)
+            out = lens_window_out(p->in[i], p->k[i], s, d, autopad, false, &pb, &pe);
+            if (out < 0)
                 return lens_error(LENS_STATUS_SHAPE_MISMATCH,
                                   "kernel extent %lld exceeds padded input %lld in dimension %d",
                                   (long long)ext, (long long)(p->in[i] + pb + pe), i);
-            out = span / s + 1;
         } else {
             int64_t opad = op ? op[i] : 0;
             if (opad < 0 || opad >= LENS_MAX(s, d))

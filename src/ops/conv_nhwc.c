@@ -24,6 +24,7 @@
 #include "ops/conv_dilated.h"
 #include "ops/conv_winograd.h"
 #include "ops/op.h"
+#include "ops/window.h"
 
 /* ---- attributes and geometry ------------------------------------------- */
 
@@ -32,7 +33,7 @@ typedef enum nhwc_kind { NK_CONV, NK_MAXPOOL, NK_AVGPOOL } nhwc_kind;
 typedef struct nhwc_attrs {
     int64_t k[2];   /* kernel_shape, 0 where absent (Conv takes W's) */
     int64_t s[2], d[2], p[4];
-    int autopad;    /* 0 NOTSET, 1 SAME_UPPER, 2 SAME_LOWER, 3 VALID */
+    int autopad;    /* lens_autopad (ops/window.h) */
     bool ceil;      /* pools */
     bool include_pad;
 } nhwc_attrs;
@@ -69,11 +70,8 @@ static lens_status nhwc_read_attrs(const lens_node *node, nhwc_kind kind, nhwc_a
             return lens_error(LENS_STATUS_INVALID_MODEL, "pads must be in 0..2^20");
     }
     const char *ap = lens_node_attr_string(node, "auto_pad", "NOTSET");
-    if (!strcmp(ap, "NOTSET") || !ap[0]) a->autopad = 0;
-    else if (!strcmp(ap, "SAME_UPPER")) a->autopad = 1;
-    else if (!strcmp(ap, "SAME_LOWER")) a->autopad = 2;
-    else if (!strcmp(ap, "VALID")) a->autopad = 3;
-    else return lens_error(LENS_STATUS_INVALID_MODEL, "unknown auto_pad '%s'", ap);
+    a->autopad = lens_autopad_parse(ap);
+    if (a->autopad < 0) return lens_error(LENS_STATUS_INVALID_MODEL, "unknown auto_pad '%s'", ap);
     if (kind != NK_CONV) {
         int64_t c = lens_node_attr_int(node, "ceil_mode", 0);
         if (c != 0 && c != 1) return lens_error(LENS_STATUS_INVALID_MODEL, "ceil_mode must be 0 or 1");
@@ -89,28 +87,15 @@ static lens_status nhwc_read_attrs(const lens_node *node, nhwc_kind kind, nhwc_a
 
 typedef lens_nhwc_geom nhwc_geom;
 
-/* Output size on one axis (ONNX Conv-11 / MaxPool-12 rules, auto_pad
- * resolved here; pools with ceil_mode keep PyTorch's rule that the last
- * window starts inside the input or its left padding, as ops/pool.c). */
+/* Output size on one axis: the shared window rule (ops/window.h). */
 static lens_status nhwc_axis(const nhwc_attrs *a, nhwc_kind kind, int axis, int64_t in, int64_t k,
                              int64_t *pb, int64_t *pe, int64_t *out) {
     int64_t s = a->s[axis], d = kind == NK_AVGPOOL ? 1 : a->d[axis];
-    int64_t ext = (k - 1) * d + 1; /* both <= 2^20: no overflow */
     *pb = a->p[axis], *pe = a->p[axis + 2];
-    if (a->autopad == 1 || a->autopad == 2) {
-        *out = (in + s - 1) / s;
-        int64_t total = LENS_MAX(0, (*out - 1) * s + ext - in);
-        *pb = a->autopad == 1 ? total / 2 : total - total / 2;
-        *pe = total - *pb;
-        return LENS_OK;
-    }
-    if (a->autopad == 3) *pb = *pe = 0;
-    int64_t span = in + *pb + *pe - ext;
-    if (span < 0)
+    *out = lens_window_out(in, k, s, d, a->autopad, a->ceil, pb, pe); /* all <= 2^20: no overflow */
+    if (*out < 0)
         return lens_error(LENS_STATUS_SHAPE_MISMATCH, "kernel extent %lld exceeds padded input %lld on axis %d",
-                          (long long)ext, (long long)(in + *pb + *pe), axis);
-    *out = (a->ceil ? (span + s - 1) / s : span / s) + 1;
-    if (a->ceil && (*out - 1) * s >= in + *pb) (*out)--;
+                          (long long)((k - 1) * d + 1), (long long)(in + *pb + *pe), axis);
     if (*out < 1) return lens_error(LENS_STATUS_SHAPE_MISMATCH, "empty output on axis %d", axis);
     return LENS_OK;
 }

@@ -13,6 +13,7 @@
 
 #include "kernels/maxpool.h"
 #include "ops/op.h"
+#include "ops/window.h"
 
 #define POOL_MAX_SP (LENS_MAX_DIMS - 2)
 
@@ -261,10 +262,8 @@ static lens_status pool_geometry(const lens_node *node, const lens_tensor *x, po
     if (d && nd != n) return lens_error(LENS_STATUS_INVALID_MODEL, "dilations must have %d values", n);
     const char *ap = lens_node_attr_string(node, "auto_pad", "NOTSET");
     bool ceil_mode = lens_node_attr_int(node, "ceil_mode", 0) != 0;
-    bool same_upper = !strcmp(ap, "SAME_UPPER"), same_lower = !strcmp(ap, "SAME_LOWER");
-    bool valid = !strcmp(ap, "VALID");
-    if (!same_upper && !same_lower && !valid && strcmp(ap, "NOTSET") && ap[0])
-        return lens_error(LENS_STATUS_INVALID_MODEL, "unknown auto_pad '%s'", ap);
+    int autopad = lens_autopad_parse(ap);
+    if (autopad < 0) return lens_error(LENS_STATUS_INVALID_MODEL, "unknown auto_pad '%s'", ap);
     g->in_plane = g->out_plane = 1;
     int64_t window = 1;
     for (int32_t i = 0; i < n; i++) {
@@ -281,23 +280,10 @@ static lens_status pool_geometry(const lens_node *node, const lens_tensor *x, po
                               "bad pooling attributes on axis %d: kernel %lld, stride %lld, dilation %lld, pads %lld/%lld",
                               i, (long long)g->k[i], (long long)g->s[i], (long long)g->d[i],
                               (long long)g->pb[i], (long long)g->pe[i]);
-        int64_t kext = (g->k[i] - 1) * g->d[i] + 1, out;
-        if (same_upper || same_lower) {
-            out = (in + g->s[i] - 1) / g->s[i];
-            int64_t total = LENS_MAX(0, (out - 1) * g->s[i] + kext - in);
-            g->pb[i] = same_upper ? total / 2 : total - total / 2;
-            g->pe[i] = total - g->pb[i];
-        } else {
-            if (valid) g->pb[i] = g->pe[i] = 0;
-            int64_t span = in + g->pb[i] + g->pe[i] - kext;
-            if (span < 0)
-                return lens_error(LENS_STATUS_SHAPE_MISMATCH, "kernel extent %lld exceeds padded input %lld on axis %d",
-                                  (long long)kext, (long long)(in + g->pb[i] + g->pe[i]), i);
-            out = (ceil_mode ? (span + g->s[i] - 1) / g->s[i] : span / g->s[i]) + 1;
-            /* With ceil_mode the last window must start inside the input or
-             * its left padding (PyTorch's rule, which its exports assume). */
-            if (ceil_mode && (out - 1) * g->s[i] >= in + g->pb[i]) out--;
-        }
+        int64_t out = lens_window_out(in, g->k[i], g->s[i], g->d[i], autopad, ceil_mode, &g->pb[i], &g->pe[i]);
+        if (out < 0)
+            return lens_error(LENS_STATUS_SHAPE_MISMATCH, "kernel extent %lld exceeds padded input %lld on axis %d",
+                              (long long)((g->k[i] - 1) * g->d[i] + 1), (long long)(in + g->pb[i] + g->pe[i]), i);
         if (lens_mul_ovf_i64(window, g->k[i], &window) || window > ((int64_t)1 << 31))
             return lens_error(LENS_STATUS_LIMIT_EXCEEDED, "pooling window too large");
         if (in < 1 || out < 1)
